@@ -1,0 +1,59 @@
+"""What the token engine can run today, in one place.
+
+Validation asks this module whether a process is executable, and the engine asks it before a
+token enters a flow node, so the two can never disagree: anything refused here is a warning
+from `validate` and a failed run (an incident) when a token reaches it.
+"""
+from __future__ import annotations
+
+from orchestrator.bpmn.model import (
+    Activity, Event, EventType, FlowNode, Kind, ServiceTask, SubProcess,
+)
+
+# Event types per event kind that the engine runs.
+SUPPORTED_EVENTS: dict[Kind, frozenset[EventType]] = {
+    Kind.START_EVENT: frozenset({EventType.NONE}),
+    Kind.END_EVENT: frozenset({EventType.NONE, EventType.TERMINATE}),
+    Kind.INTERMEDIATE_THROW_EVENT: frozenset({EventType.NONE}),
+    Kind.INTERMEDIATE_CATCH_EVENT: frozenset(),
+    Kind.BOUNDARY_EVENT: frozenset(),
+}
+
+SUPPORTED_ACTIVITIES = frozenset({
+    Kind.TASK, Kind.MANUAL_TASK, Kind.SCRIPT_TASK, Kind.SERVICE_TASK, Kind.SEND_TASK,
+    Kind.BUSINESS_RULE_TASK, Kind.USER_TASK, Kind.RECEIVE_TASK, Kind.SUB_PROCESS,
+})
+
+SUPPORTED_GATEWAYS = frozenset({Kind.EXCLUSIVE_GATEWAY, Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY})
+
+# Kinds a token waits in until the outside world says they are done.
+WAIT_STATES = frozenset({Kind.USER_TASK, Kind.RECEIVE_TASK})
+
+
+def unsupported_reason(node: FlowNode) -> str | None:
+    """Why the engine cannot run this flow node yet, or None when it can."""
+    if isinstance(node, Event):
+        allowed = SUPPORTED_EVENTS.get(node.kind, frozenset())
+        if len(node.event_definitions) > 1:
+            return f"{node.kind.value} with several event definitions (a multiple event) is not supported yet"
+        if node.event_type not in allowed:
+            what = "a none" if node.event_type is EventType.NONE else f"a {node.event_type.value}"
+            return f"{what} {node.kind.value} is not supported yet"
+        return None
+    if node.kind.is_gateway:
+        if node.kind not in SUPPORTED_GATEWAYS:
+            return f"{node.kind.value} is not supported yet"
+        return None
+    if node.kind not in SUPPORTED_ACTIVITIES:
+        return f"{node.kind.value} is not supported yet"
+    if isinstance(node, SubProcess) and node.triggered_by_event:
+        return "event sub-processes are not supported yet"
+    if isinstance(node, Activity):
+        if node.loop is not None:
+            kind = "multi-instance" if node.loop.kind == "multiInstance" else "standard loop"
+            return f"{kind} activities are not supported yet"
+        if node.is_for_compensation:
+            return "compensation handlers are not supported yet"
+    if node.kind in (Kind.SEND_TASK, Kind.BUSINESS_RULE_TASK) and not (isinstance(node, ServiceTask) and node.plugin):
+        return f"a {node.kind.value} must be bound to a plugin (baton:task) to run"
+    return None
