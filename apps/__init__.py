@@ -1,0 +1,1 @@
+"""Baton's Django apps. Each keeps its writes in services.py and its reads in selectors.py."""

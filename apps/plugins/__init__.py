@@ -1,0 +1,1 @@
+"""Service-task plugins: Celery tasks outside Baton, found by `registry.discover_plugins`."""
