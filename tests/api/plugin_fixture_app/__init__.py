@@ -1,0 +1,1 @@
+"""A third-party Django app whose `tasks` module holds a plugin (installed only by the tests)."""
