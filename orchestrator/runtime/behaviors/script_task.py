@@ -1,0 +1,28 @@
+"""Script task: runs its Python in the sandbox and stores what it assigned.
+
+The script sees the process variables as names; assignments become variables and `del`
+removes them. Any failure (a compile refusal, an exception, a time-out, a memory bomb, a value
+that cannot be stored) opens an incident at once: scripts are deterministic, so retrying them
+without a change would fail the same way.
+"""
+from __future__ import annotations
+
+from orchestrator.bpmn.model import FlowNode, ScriptTask as ScriptTaskNode
+from orchestrator.errors import BatonError
+from orchestrator.runtime.behaviors.base import Behavior
+from orchestrator.runtime.context import StepContext, Token
+
+
+class ScriptTask(Behavior):
+    def enter(self, ctx: StepContext, token: Token, node: FlowNode) -> None:
+        assert isinstance(node, ScriptTaskNode)
+        ctx.record("started", node, token)
+        try:
+            compiled = ctx.exe.script(node)
+            result = ctx.exe.sandbox.run_script(compiled, ctx.decoded_variables())
+            ctx.set_variables(result.set, element=node.id)
+            ctx.delete_variables(result.deleted)
+        except BatonError as exc:
+            ctx.fail_script(token, node, exc)
+            return
+        ctx.leave(token, node)

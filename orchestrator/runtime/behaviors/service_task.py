@@ -1,0 +1,33 @@
+"""Service task (and send and business rule tasks bound to a plugin): a job for a plugin.
+
+The engine only asks for the plugin to run; the Celery layer (or `simulate`) runs it and
+answers with JobCompleted or JobFailed. The result is merged into the variables by the engine
+when the answer is applied (see Engine._job_completed).
+"""
+from __future__ import annotations
+
+from orchestrator.bpmn.model import FlowNode, ServiceTask as ServiceTaskNode
+from orchestrator.errors import BatonError
+from orchestrator.runtime.behaviors.base import Behavior
+from orchestrator.runtime.commands import RunServiceTask
+from orchestrator.runtime.context import StepContext, Token
+
+
+class ServiceTask(Behavior):
+    def enter(self, ctx: StepContext, token: Token, node: FlowNode) -> None:
+        assert isinstance(node, ServiceTaskNode)
+        ctx.record("started", node, token)
+        if not node.plugin:
+            ctx.fail(token, node, "the service task is not bound to a plugin (name one with baton:task)")
+            return
+        inputs = None
+        if node.inputs is not None:
+            try:
+                inputs = {name: ctx.evaluate(node.id, expression) for name, expression in node.inputs.items()}
+            except BatonError as exc:
+                ctx.fail(token, node, f"input mapping failed: {exc.message}")
+                return
+        job = ctx.new_id()
+        ctx.wait(token, job)
+        ctx.emit(RunServiceTask(job=job, token=token["id"], element=node.id, plugin=node.plugin, inputs=inputs,
+                                queue=node.queue, retry_cycle=node.retry_cycle))
