@@ -50,6 +50,7 @@ def translate_simple(body: str, *, dialect: str) -> str:
     """
     out: list[str] = []
     previous_kind = None
+    comparisons = [0]  # comparisons seen per parenthesis depth since the last and/or
     for match in _TOKEN.finditer(body):
         kind, text = match.lastgroup, match.group()
         if kind == "ws":
@@ -66,7 +67,9 @@ def translate_simple(body: str, *, dialect: str) -> str:
             if text in _LITERALS:
                 out.append(_LITERALS[text])
             elif text in _WORD_OPERATORS:
-                out.append(_WORD_OPERATORS[text])
+                python_op = _WORD_OPERATORS[text]
+                out.append(python_op)
+                _count_comparison(python_op, comparisons, dialect)
             elif previous_kind == "dot":
                 out[-1] = f"{out[-1]}[{text!r}]"
                 previous_kind = "name"
@@ -85,7 +88,13 @@ def translate_simple(body: str, *, dialect: str) -> str:
                 text = "=="
             elif text == "(" and previous_kind == "name":
                 raise UntranslatableExpression(f"{dialect}: method and function calls are not supported")
-            out.append(_SYMBOL_OPERATORS.get(text, text))
+            python_op = _SYMBOL_OPERATORS.get(text, text)
+            if python_op == "(":
+                comparisons.append(0)
+            elif python_op == ")" and len(comparisons) > 1:
+                comparisons.pop()
+            out.append(python_op)
+            _count_comparison(python_op, comparisons, dialect)
         previous_kind = kind
     if previous_kind == "dot":
         raise UntranslatableExpression(f"{dialect}: a dotted path cannot end with '.'")
@@ -99,16 +108,31 @@ def translate_simple(body: str, *, dialect: str) -> str:
     return python
 
 
+_COMPARISONS = {"==", "!=", "<", ">", "<=", ">="}
+
+
+def _count_comparison(python_op: str, comparisons: list[int], dialect: str) -> None:
+    """Refuse `a == b != c` and `x > 5 == false`: JUEL and FEEL read them left to right, Python
+    as a chain, so the same text would mean something else. Parentheses make it explicit."""
+    if python_op in ("and", "or"):
+        comparisons[-1] = 0
+    elif python_op in _COMPARISONS:
+        comparisons[-1] += 1
+        if comparisons[-1] > 1:
+            raise UntranslatableExpression(f"{dialect}: chained comparisons are not supported; add parentheses")
+
+
 _JUEL = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
 
 
 def read_expression(text: str | None, language: str | None = None) -> Expression | None:
     """Read an expression as found in a model, deciding its language and its Python form.
 
-    An explicit language wins. Without one, the shape decides: `${...}`/`#{...}` is JUEL,
-    a leading `=` is FEEL, XPath functions are XPath, anything Python can parse is Python.
-    The BPMN default language (XPath) is not taken at its word, because Camunda and
-    SpiffWorkflow both leave it in place while writing JUEL or Python.
+    `language` is the expression element's own `language` attribute, which wins. Without one,
+    the shape decides: `${...}`/`#{...}` is JUEL, a leading `=` is FEEL, XPath functions are
+    XPath, anything Python can parse is Python. The file-level `expressionLanguage` is not
+    taken at its word (callers do not pass it): modellers leave XPath or FEEL there while the
+    conditions are written in JUEL or Python.
     """
     if text is None:
         return None
@@ -116,7 +140,15 @@ def read_expression(text: str | None, language: str | None = None) -> Expression
     if not source:
         return None
     lang = (language or "").strip().lower()
-    if lang and lang not in XPATH_LANGUAGES:
+    if lang in XPATH_LANGUAGES:
+        # Modellers stamp XPath on conditions by default; a JUEL or FEEL shape is unmistakable,
+        # anything else is taken to be the XPath it says it is.
+        if _JUEL.match(source):
+            return _juel(source)
+        if source.startswith("="):
+            return _feel(source)
+        return Expression(source, ExpressionLanguage.XPATH, None, "XPath expressions are not supported; write the condition in Python")
+    if lang:
         if lang in PYTHON_LANGUAGES:
             return _python(source)
         if lang in JUEL_LANGUAGES:
@@ -145,7 +177,7 @@ def _python(source: str) -> Expression:
 
 def _juel(source: str) -> Expression:
     match = _JUEL.match(source)
-    if not match:
+    if not match or source.count("${") + source.count("#{") > 1:
         return Expression(source, ExpressionLanguage.JUEL, None, "JUEL: only a single ${...} expression is supported, not text mixed with expressions")
     try:
         return Expression(source, ExpressionLanguage.JUEL, translate_simple(match.group("body"), dialect="JUEL"))

@@ -7,6 +7,7 @@ in a file can be reported at once, each with its element id and line.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -45,16 +46,39 @@ def _hardened_parser() -> etree.XMLParser:
     )
 
 
+_CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_DOCTYPE_MARKERS = tuple((marker.encode(codec), codec) for marker in ("<!DOCTYPE", "<!ENTITY") for codec in _CODECS)
+_XML_DECLARATION = re.compile(r"^(\ufeff?\s*<\?xml[^>]*?)\s+encoding\s*=\s*([\"'])[^\"']*\2", re.DOTALL)
+
+
+def _refuse_doctype(raw: bytes) -> None:
+    """Refuse a DOCTYPE before libxml2 sees the bytes: even with DTD loading off, libxml2 opens
+    an external subset or parameter entity while reading the prolog, so refusing afterwards
+    would be too late (a local file could be read, a network address touched)."""
+    for marker, codec in _DOCTYPE_MARKERS:
+        position = raw.find(marker)
+        if position != -1:
+            prefix = raw[:position].decode(codec, errors="ignore")
+            raise BpmnParseError(DOCTYPE_REFUSED, line=prefix.count("\n") + 1)
+
+
+DOCTYPE_REFUSED = "a DOCTYPE is not allowed in a BPMN file (DTDs and entities are refused)"
+
+
 def parse_xml(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Element:
     """Parse untrusted XML safely, refusing a DOCTYPE and anything over `max_bytes`."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if isinstance(data, str):
+        # The text is already decoded: whatever encoding its declaration names no longer
+        # applies to it, so the declaration is rewritten to the UTF-8 we encode it in.
+        data = _XML_DECLARATION.sub(r'\1 encoding="UTF-8"', data, count=1).lstrip("\ufeff")
+        raw = data.encode("utf-8")
+    else:
+        raw = data
     if len(raw) > max_bytes:
         raise BpmnParseError(f"the file is {len(raw):,} bytes, over the limit of {max_bytes:,} bytes")
     if not raw.strip():
         raise BpmnParseError("the file is empty")
-    if isinstance(data, str) and raw.lstrip().startswith(b"<?xml"):
-        # lxml refuses str input with an encoding declaration; the bytes are equivalent.
-        pass
+    _refuse_doctype(raw)
     try:
         root = etree.fromstring(raw, _hardened_parser())
     except etree.XMLSyntaxError as exc:
@@ -62,8 +86,14 @@ def parse_xml(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Eleme
         raise BpmnParseError(f"not well-formed XML: {exc.msg}", line=line) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise BpmnParseError("a DOCTYPE is not allowed in a BPMN file (DTDs and entities are refused)", line=1)
+        raise BpmnParseError(DOCTYPE_REFUSED, line=1)
     if root.tag != ns.q(ns.BPMN, "definitions"):
+        uri, local = ns.split(root.tag)
+        if local == "definitions":
+            raise BpmnParseError(
+                f"not a BPMN 2.0 file: the root element 'definitions' is in namespace {uri or '(none)'}, "
+                f"but BPMN 2.0 uses {ns.BPMN}", line=root.sourceline,
+            )
         raise BpmnParseError(
             f"not a BPMN 2.0 file: the root element is {ns.pretty(root.tag)!r}, expected bpmn:definitions "
             f"in namespace {ns.BPMN}", line=root.sourceline,
@@ -145,9 +175,13 @@ class _Reader:
         self.root = root
         self.problems: list[Problem] = []
         self.seen_ids: dict[str, int | None] = {}
-        self.default_language = root.get("expressionLanguage")
         self.synthetic = 0
         self.current_process: str | None = None
+        # Event definitions declared at the top of the file, for <eventDefinitionRef>.
+        self.shared_event_definitions: dict[str, Element] = {
+            child.get("id"): child for child in root
+            if isinstance(child.tag, str) and child.tag in _EVENT_DEFINITION_TAGS and child.get("id")
+        }
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -175,7 +209,7 @@ class _Reader:
     def expression(self, el: Element | None) -> Expression | None:
         if el is None:
             return None
-        return read_expression(_text(el), el.get("language") or self.default_language)
+        return read_expression(_text(el), el.get("language"))
 
     def extensions_of(self, el: Element) -> tuple[Extension, ...]:
         found: list[Extension] = []
@@ -281,7 +315,7 @@ class _Reader:
                 continue
             if local == "sequenceFlow":
                 flow = self._sequence_flow(child, scope)
-                flows[flow.id] = flow
+                flows.setdefault(flow.id, flow)  # a duplicate id is reported; the first one counts
             elif local in ("dataObject",):
                 data_objects.append(child.get("name") or child.get("id") or "")
             elif local in _NODE_PARSERS:
@@ -316,9 +350,22 @@ class _Reader:
     def _event(self, el: Element, scope: str | None) -> Event:
         kind = Kind(ns.split(el.tag)[1])
         base = self._base(el, scope, kind)
-        definitions = tuple(self._event_definition(d) for d in el if isinstance(d.tag, str) and d.tag in _EVENT_DEFINITION_TAGS)
+        definition_elements = [d for d in el if isinstance(d.tag, str) and d.tag in _EVENT_DEFINITION_TAGS]
+        for ref in _children(el, "eventDefinitionRef"):
+            target = self.shared_event_definitions.get((_text(ref) or "").strip())
+            if target is None:
+                self.problem(f"eventDefinitionRef {(_text(ref) or '').strip()!r} names no event definition of the file",
+                             ref, element=base["id"])
+            else:
+                definition_elements.append(target)
+        # Vendor attributes on an event definition change behaviour too (camunda:expression on
+        # a message throw runs code in Camunda), so they are classified with the event's own.
+        base["extensions"] = base["extensions"] + tuple(
+            extension for d in definition_elements for extension in self.extensions_of(d)
+        )
         return Event(
-            **base, event_definitions=definitions, attached_to=el.get("attachedToRef"),
+            **base, event_definitions=tuple(self._event_definition(d) for d in definition_elements),
+            attached_to=el.get("attachedToRef"),
             cancel_activity=_bool(el.get("cancelActivity"), True),
             is_interrupting=_bool(el.get("isInterrupting"), True),
             parallel_multiple=_bool(el.get("parallelMultiple"), False),

@@ -32,7 +32,11 @@ class InclusiveGateway(Behavior):
         parked = {token_id for waiting in join.values() for token_id in waiting}
         upstream = ctx.exe.upstream(node)
         for other in ctx.tokens.values():
-            if other["scope"] == scope and other["node"] in upstream and other["id"] not in parked:
+            if other["scope"] != scope or other["id"] in parked:
+                continue
+            # Upstream tokens can still arrive; a token already on the join but still queued
+            # to enter it has arrived and must be parked before the join may fire.
+            if other["node"] in upstream or other["node"] == node.id:
                 return False
         token = joins.fire(ctx, scope, node, join)
         self._split(ctx, token, node)

@@ -130,10 +130,12 @@ def test_untranslatable_expressions_are_refused_with_a_reason(source: str, langu
     assert expression == Expression(source, read_as, None, error)
 
 
-def test_xpath_named_as_the_language_is_not_taken_at_its_word_for_python():
-    """Camunda and Spiff leave the XPath default in place while writing JUEL or Python."""
+def test_xpath_named_as_the_language_is_followed_unless_the_text_is_unmistakably_juel_or_feel():
+    """An element that says XPath is XPath, except for a JUEL or FEEL shape no XPath can have."""
     assert read_expression("${approved}", XPATH_URI) == Expression("${approved}", JUEL, "approved")
-    assert read_expression("approved", XPATH_URI) == Expression("approved", PYTHON, "approved")
+    assert read_expression("= approved", XPATH_URI) == Expression("= approved", FEEL, "approved")
+    refused = read_expression("approved", XPATH_URI)
+    assert refused is not None and refused.python is None and refused.language is XPATH
 
 
 @pytest.mark.parametrize("source", [None, "", "   \n\t"])

@@ -252,9 +252,8 @@ def test_broken_xml_is_refused_with_the_line_of_the_break():
     [
         ('<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>', "html", 1),
         (f'<?xml version="1.0"?>\n\n<bpmn:process xmlns:bpmn="{BPMN_URI}" id="p"/>', "bpmn:process", 3),
-        ("<definitions/>", "definitions", 1),
     ],
-    ids=["html", "bpmn-process", "no-namespace"],
+    ids=["html", "bpmn-process"],
 )
 def test_a_root_element_other_than_bpmn_definitions_is_named(text: str, root: str, line: int):
     with pytest.raises(BpmnParseError) as caught:
@@ -262,6 +261,15 @@ def test_a_root_element_other_than_bpmn_definitions_is_named(text: str, root: st
 
     assert caught.value.message == NOT_BPMN.format(root=root)
     assert caught.value.line == line
+
+
+def test_a_definitions_root_without_the_bpmn_namespace_says_which_namespace_it_needs():
+    with pytest.raises(BpmnParseError) as caught:
+        parse("<definitions/>")
+
+    assert caught.value.message == (
+        "not a BPMN 2.0 file: the root element 'definitions' is in namespace (none), but BPMN 2.0 uses " + BPMN_URI
+    )
 
 
 # -- namespaces: by URI, never by prefix ----------------------------------------------------------
