@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_celery_beat",
     "apps.plugins",
+    "apps.definitions",
 ]
 
 # The stock stack: the admin needs sessions, auth and messages.
