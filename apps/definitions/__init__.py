@@ -1,0 +1,1 @@
+"""Process definitions: BPMN files, their validation and (later) their deployed versions."""
