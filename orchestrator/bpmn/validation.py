@@ -26,7 +26,7 @@ from orchestrator.bpmn import extensions as ext
 from orchestrator.bpmn import namespaces as ns
 from orchestrator.bpmn.model import (
     Activity, Definitions, Event, EventType, Expression, FlowNode, Gateway, Kind, Process,
-    ReceiveTask, ScriptTask, SequenceFlow, ServiceTask, SubProcess,
+    ReceiveTask, ScriptTask, ServiceTask, SubProcess,
 )
 from orchestrator.bpmn.parser import DEFAULT_MAX_BYTES, ParseResult, parse
 from orchestrator.bpmn.soundness import check_soundness
