@@ -43,12 +43,15 @@ def split(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
-def pretty(tag: str) -> str:
-    """A tag as a modeller would write it: `camunda:class` rather than `{http://...}class`."""
+def pretty(tag: str, nsmap: dict | None = None) -> str:
+    """A tag as a modeller would write it: `camunda:class` rather than `{http://...}class`; an
+    unknown vendor's name keeps the prefix the document gives it (from `nsmap`), if any."""
     ns, local = split(tag)
     if ns is None:
         return local
     if ns == BPMN:
         return f"bpmn:{local}"
     prefix = VENDOR_PREFIX.get(ns)
+    if prefix is None and nsmap:
+        prefix = next((p for p, uri in nsmap.items() if uri == ns and p), None)
     return f"{prefix}:{local}" if prefix else local

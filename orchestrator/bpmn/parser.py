@@ -217,11 +217,11 @@ class _Reader:
             uri, _ = ns.split(name)
             if uri is None or uri == ns.BPMN:
                 continue
-            found.append(Extension(ns.pretty(name), ext.classify(name), el.sourceline))
+            found.append(Extension(ns.pretty(name, el.nsmap), ext.classify(name), el.sourceline))
         for child in _extension_elements(el):
             if not isinstance(child.tag, str):
                 continue
-            found.append(Extension(ns.pretty(child.tag), ext.classify(child.tag), child.sourceline))
+            found.append(Extension(ns.pretty(child.tag, child.nsmap), ext.classify(child.tag), child.sourceline))
             # Listeners and connectors can hide inside mapped holders (camunda:properties is fine,
             # a camunda:inputOutput holds scripts): record nested unsupported ones too.
             for nested in child.iter():
@@ -229,7 +229,7 @@ class _Reader:
                     continue
                 treatment = ext.classify(nested.tag)
                 if treatment == ext.UNSUPPORTED:
-                    found.append(Extension(ns.pretty(nested.tag), treatment, nested.sourceline))
+                    found.append(Extension(ns.pretty(nested.tag, nested.nsmap), treatment, nested.sourceline))
         return tuple(found)
 
     # -- document ----------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class _Reader:
             self.element_id(collab, prefix="collaboration")
             for participant in _children(collab, "participant"):
                 pid = self.element_id(participant, prefix="participant")
-                participants[pid] = participant.get("processRef")
+                participants[pid] = _local_ref(participant.get("processRef"))
             for flow in _children(collab, "messageFlow"):
                 fid = self.element_id(flow, prefix="messageFlow")
                 message_flows.append((fid, flow.get("sourceRef") or "", flow.get("targetRef") or ""))
@@ -365,7 +365,7 @@ class _Reader:
         )
         return Event(
             **base, event_definitions=tuple(self._event_definition(d) for d in definition_elements),
-            attached_to=el.get("attachedToRef"),
+            attached_to=_local_ref(el.get("attachedToRef")),
             cancel_activity=_bool(el.get("cancelActivity"), True),
             is_interrupting=_bool(el.get("isInterrupting"), True),
             parallel_multiple=_bool(el.get("parallelMultiple"), False),
@@ -374,7 +374,7 @@ class _Reader:
     def _event_definition(self, el: Element) -> EventDefinition:
         local = ns.split(el.tag)[1]
         etype = EventType(local[: -len("EventDefinition")])
-        ref = el.get(_EVENT_REF_ATTR.get(etype, "")) if etype in _EVENT_REF_ATTR else None
+        ref = _local_ref(el.get(_EVENT_REF_ATTR[etype])) if etype in _EVENT_REF_ATTR else None
         if etype is EventType.TIMER:
             return EventDefinition(
                 etype, time_date=_raw(_child(el, "timeDate")), time_duration=_raw(_child(el, "timeDuration")),
@@ -498,7 +498,7 @@ class _Reader:
 
     def _receive_task(self, el: Element, scope: str | None) -> ReceiveTask:
         return ReceiveTask(**self._base(el, scope, Kind.RECEIVE_TASK), **self._activity_fields(el),
-                           message_ref=el.get("messageRef"))
+                           message_ref=_local_ref(el.get("messageRef")))
 
     def _sub_process(self, el: Element, scope: str | None) -> SubProcess:
         kind = Kind(ns.split(el.tag)[1])
@@ -539,6 +539,13 @@ class _Reader:
                     points = tuple((_float(p.get("x")), _float(p.get("y"))) for p in item.findall(ns.q(ns.DI, "waypoint")))
                     elements.append(DiagramElement(item.get("bpmnElement") or "", waypoints=points))
         return Diagram(el.get("id"), el.get("name"), plane.get("bpmnElement") if plane is not None else None, tuple(elements))
+
+
+def _local_ref(value: str | None) -> str | None:
+    """A QName reference (`tns:Task_1`) names the element by its local id."""
+    if value is None:
+        return None
+    return value.rsplit(":", 1)[-1] if ":" in value and not value.startswith(("http:", "https:")) else value
 
 
 def _float(value: str | None) -> float:

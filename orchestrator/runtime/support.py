@@ -37,8 +37,9 @@ def unsupported_reason(node: FlowNode) -> str | None:
         if len(node.event_definitions) > 1:
             return f"{node.kind.value} with several event definitions (a multiple event) is not supported yet"
         if node.event_type not in allowed:
-            what = "a none" if node.event_type is EventType.NONE else f"a {node.event_type.value}"
-            return f"{what} {node.kind.value} is not supported yet"
+            what = node.event_type.value
+            article = "an" if what[0] in "aeiou" else "a"
+            return f"{article} {what} {node.kind.value} is not supported yet"
         return None
     if node.kind.is_gateway:
         if node.kind not in SUPPORTED_GATEWAYS:

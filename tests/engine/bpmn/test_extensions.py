@@ -126,7 +126,7 @@ def test_the_parser_records_each_extension_with_its_treatment_and_line():
         ("camunda:type", MAPPED, 8),
         ("camunda:topic", MAPPED, 8),
         ("camunda:asyncBefore", IGNORED, 8),
-        ("version", UNKNOWN, 8),
+        ("w4:version", UNKNOWN, 8),  # an unknown vendor keeps its document prefix
         ("camunda:executionListener", UNSUPPORTED, 10),
         ("camunda:script", UNSUPPORTED, 11),  # nested in the listener
         ("camunda:properties", IGNORED, 13),  # its camunda:property children are harmless and not listed

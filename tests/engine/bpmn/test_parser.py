@@ -330,7 +330,7 @@ def test_a_baton_prefix_bound_to_another_uri_is_not_a_plugin_binding():
 
     assert charge.plugin is None
     assert charge.binding is None
-    assert charge.extensions == (Extension("task", ext.UNKNOWN, 13),)
+    assert charge.extensions == (Extension("baton:task", ext.UNKNOWN, 13),)
 
 
 def test_the_camunda_prefix_bound_to_the_activiti_uri_is_read_as_camunda():
