@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.plugins",
     "apps.definitions",
+    "apps.instances",
 ]
 
 # The stock stack: the admin needs sessions, auth and messages.
@@ -136,6 +137,55 @@ BATON_ENGINE_CHUNK_STEPS = env.int("BATON_ENGINE_CHUNK_STEPS", default=1000)
 # Steps after which an instance is stopped as a runaway loop.
 BATON_ENGINE_STEP_CAP = env.int("BATON_ENGINE_STEP_CAP", default=1_000_000)
 
+# The http.request plugin (tasks/http.py). Longest timeout a process may ask for, in seconds.
+BATON_HTTP_MAX_TIMEOUT = env.float("BATON_HTTP_MAX_TIMEOUT", default=60.0)
+# Largest response body http.request accepts, in bytes (1 MiB); a bigger one is an error.
+BATON_HTTP_MAX_RESPONSE_BYTES = env.int("BATON_HTTP_MAX_RESPONSE_BYTES", default=1024 * 1024)
+# Redirects http.request follows; every target is checked like the first URL.
+BATON_HTTP_MAX_REDIRECTS = env.int("BATON_HTTP_MAX_REDIRECTS", default=5)
+# Also refuse loopback and private addresses (link-local and cloud metadata ones always are).
+BATON_HTTP_REFUSE_PRIVATE_NETWORKS = env.bool("BATON_HTTP_REFUSE_PRIVATE_NETWORKS", default=False)
+# Comma-separated CIDRs http.request may reach even when the rules above refuse them.
+BATON_HTTP_ALLOWED_NETWORKS = tuple(n.strip() for n in env.list("BATON_HTTP_ALLOWED_NETWORKS", default=[]) if n.strip())
+
+# --- Email (the email.send plugin, through Django's mail backend) -------------------------------
+
+# The console backend prints messages on one machine; production sets the SMTP backend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The SMTP server, for django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+# Its port: 25, 587 with STARTTLS, 465 with implicit TLS.
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# SMTP login; empty means no authentication.
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+# SMTP password, only ever from the environment.
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+# STARTTLS on a plain connection (port 587).
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Implicit TLS from the start (port 465); exclusive with EMAIL_USE_TLS.
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# Seconds before an unresponsive SMTP server is an error (Django waits forever by default).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Sender of email.send when a process gives no from_email.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="baton@localhost")
+
+# Largest single variable value (JSON bytes) accepted at start, completion, plugin result and
+# variable change: an instance's data lives in rows, but every step reads them.
+BATON_MAX_VARIABLE_BYTES = env.int("BATON_MAX_VARIABLE_BYTES", default=1024 * 1024)
+
+# Attempts a service task gets in total, unless its plugin or its element says otherwise.
+BATON_JOB_ATTEMPTS = env.int("BATON_JOB_ATTEMPTS", default=3)
+# Exponential backoff between attempts: first delay and cap, in seconds (with jitter).
+BATON_RETRY_BACKOFF = env.float("BATON_RETRY_BACKOFF", default=2.0)
+BATON_RETRY_BACKOFF_MAX = env.float("BATON_RETRY_BACKOFF_MAX", default=600.0)
+
+# A dispatched job that no worker started within this many seconds is re-dispatched.
+BATON_DISPATCH_LEASE_SECONDS = env.int("BATON_DISPATCH_LEASE_SECONDS", default=300)
+# A started job whose lease ran out (past the hard time limit plus a margin) is taken as lost.
+BATON_JOB_LEASE_SECONDS = env.int("BATON_JOB_LEASE_SECONDS", default=env.int("CELERY_TASK_TIME_LIMIT", default=300) + 60)
+# How often the reconciler may re-dispatch one job before it opens an incident instead.
+BATON_MAX_REDISPATCHES = env.int("BATON_MAX_REDISPATCHES", default=5)
+
 # --- Celery (read by config/celery.py with namespace CELERY) ------------------------------------
 
 # RabbitMQ carries the work; the default is a local broker with its stock guest account.
@@ -172,3 +222,35 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_SEND_TASK_EVENTS = True
 # A task is shown as sent as soon as it is published, not only once a worker picks it up.
 CELERY_TASK_SEND_SENT_EVENT = True
+
+# Baton's queues, each durable. Continuations of running instances are never starved by a flood of
+# starts, and plugins (which may be slow) run apart from engine steps. `celery -A config worker`
+# with no -Q serves all of them; a plugin can have a queue of its own (baton:queue on its element).
+from kombu import Exchange, Queue  # noqa: E402
+
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
+    for name in ("baton.engine", "baton.starts", "baton.plugins", "baton.maintenance")
+) + tuple(
+    Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
+    for name in env.list("BATON_EXTRA_QUEUES", default=[])
+)
+# Anything published without a queue (a plugin's own .delay()) goes to the plugins queue.
+CELERY_TASK_DEFAULT_QUEUE = "baton.plugins"
+# Baton's own tasks go to their queues whoever sends them.
+CELERY_TASK_ROUTES = {
+    "baton.instance.step": {"queue": "baton.engine"},
+    "baton.outbox.relay": {"queue": "baton.maintenance"},
+    "baton.jobs.retry": {"queue": "baton.maintenance"},
+    "baton.jobs.reconcile": {"queue": "baton.maintenance"},
+}
+# Periodic work run by `celery -A config beat`: installed into django_celery_beat's tables, so
+# each is visible and pausable in the admin. Sweeps are cheap when there is nothing to do.
+CELERY_BEAT_SCHEDULE = {
+    "baton-outbox-relay": {"task": "baton.outbox.relay", "schedule": env.float("BATON_RELAY_EVERY", default=2.0),
+                           "options": {"expires": 10}},
+    "baton-jobs-retry": {"task": "baton.jobs.retry", "schedule": env.float("BATON_RETRY_SWEEP_EVERY", default=1.0),
+                         "options": {"expires": 10}},
+    "baton-jobs-reconcile": {"task": "baton.jobs.reconcile",
+                             "schedule": env.float("BATON_RECONCILE_EVERY", default=30.0), "options": {"expires": 60}},
+}

@@ -1,0 +1,31 @@
+"""One engine per process version per worker process, built on first use.
+
+Parsing and compiling a model is done once per definition (scripts are compiled once per
+definition, not once per run); the cache is bounded and keyed by the immutable definition id.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from apps.definitions.models import ProcessDefinition
+from orchestrator.bpmn.parser import parse
+from orchestrator.runtime.engine import Engine, EngineOptions
+from orchestrator.scripting import Sandbox, SandboxLimits
+
+
+@lru_cache(maxsize=256)
+def _engine(definition_id: int) -> Engine:
+    definition = ProcessDefinition.objects.only("key", "xml").get(pk=definition_id)
+    parsed = parse(definition.xml, max_bytes=max(settings.BATON_MAX_BPMN_BYTES, len(definition.xml.encode()) + 1))
+    return Engine.for_definitions(
+        parsed.definitions, definition.key,
+        sandbox=Sandbox(SandboxLimits(time_limit=settings.BATON_SCRIPT_TIME_LIMIT)),
+        options=EngineOptions(chunk_steps=settings.BATON_ENGINE_CHUNK_STEPS, step_cap=settings.BATON_ENGINE_STEP_CAP,
+                              copy_state=False),
+    )
+
+
+def engine_for(definition_id: int) -> Engine:
+    return _engine(definition_id)

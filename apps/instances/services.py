@@ -1,0 +1,524 @@
+"""Every change to a process instance goes through this module.
+
+Each write locks the instance row first and its child rows after (always in that order),
+applies one engine step, writes the history, the operation log and the messages to send (an
+outbox row in the same transaction), and bumps the revision. The web process only records
+events (`PendingEvent`) and enqueues a step: user code (scripts, conditions) runs on workers.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.definitions.engines import engine_for
+from apps.definitions.errors import Conflict, InvalidInput, NotFound
+from apps.definitions.models import ProcessDefinition
+from apps.instances import outbox
+from apps.instances.models import (
+    FlowNodeInstance, Incident, InstanceState, Job, JobKind, JobState, OperationLog, PendingEvent, ProcessInstance,
+    UserTask, UserTaskState, Variable,
+)
+from apps.instances.retries import retry_policy
+from orchestrator.errors import VariableError
+from orchestrator.runtime.commands import (
+    CancelJob, ContinueLater, CreateUserTask, OpenIncident, ResolveIncident, RunServiceTask, WaitForMessage,
+)
+from orchestrator.runtime.engine import StepResult
+from orchestrator.runtime.events import (
+    Cancel, Continue, EngineEvent, JobCompleted, JobFailed, RetryIncident, SetVariables, Start, event_from_dict,
+)
+from orchestrator.runtime.variables import decode_variables, encode_variables
+
+log = logging.getLogger(__name__)
+_MISSING = object()
+
+STEP_TASK = "baton.instance.step"
+JOB_TASK = "baton.job.run"
+ENGINE_QUEUE = "baton.engine"
+STARTS_QUEUE = "baton.starts"
+PLUGINS_QUEUE = "baton.plugins"
+
+_STATUS_TO_STATE = {
+    "running": InstanceState.RUNNING, "completed": InstanceState.COMPLETED,
+    "terminated": InstanceState.TERMINATED, "cancelled": InstanceState.CANCELLED,
+}
+
+
+# -- reading and locking -----------------------------------------------------------------------------
+
+def _lock_instance(instance_id: int) -> ProcessInstance:
+    try:
+        return ProcessInstance.objects.select_for_update().select_related("definition").get(pk=instance_id)
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"no process instance {instance_id}") from None
+
+
+def _load_state(instance: ProcessInstance) -> dict[str, Any]:
+    state = dict(instance.engine_state)
+    state["variables"] = dict(instance.variables.values_list("name", "value"))
+    return state
+
+
+def _check_variables(values: dict[str, Any], *, what: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    try:
+        encoded = encode_variables(values)
+    except VariableError as exc:
+        raise InvalidInput(f"{what}: {exc.message}") from None
+    limit = settings.BATON_MAX_VARIABLE_BYTES
+    for name, value in encoded.items():
+        size = len(str(value).encode("utf-8"))
+        if size > limit:
+            raise InvalidInput(f"{what}: variable {name!r} is {size:,} bytes, over the limit of {limit:,}")
+    return encoded
+
+
+def _log(action: str, *, instance: ProcessInstance | None = None, user=None, actor: str = "", **details: Any) -> None:
+    OperationLog.objects.create(
+        action=action, instance=instance, user=user if getattr(user, "is_authenticated", False) else None,
+        actor=actor or (getattr(user, "username", "") if user is not None else "system"),
+        user_task=details.pop("user_task", None), incident=details.pop("incident", None), details=details,
+    )
+
+
+def _enqueue_step(instance: ProcessInstance, *, queue: str = ENGINE_QUEUE) -> None:
+    outbox.add(STEP_TASK, {"instance_id": instance.pk}, queue=queue)
+
+
+def _record(instance: ProcessInstance, event: EngineEvent) -> None:
+    PendingEvent.objects.create(instance=instance, event=event.to_dict())
+
+
+# -- commands of the web process and the CLI (no user code runs here) -------------------------------
+
+def instance_start(*, definition: ProcessDefinition, variables: dict[str, Any] | None = None,
+                   business_key: str | None = None, user=None, start_event: str | None = None) -> ProcessInstance:
+    """Create the instance and record its start; a worker runs the first step."""
+    if definition.retired:
+        raise Conflict(f"{definition} is retired; start its latest version")
+    encoded = _check_variables(variables or {}, what="variables")
+    with transaction.atomic():
+        instance = ProcessInstance.objects.create(
+            definition=definition, business_key=business_key, tenant_id=definition.tenant_id,
+            started_by=user if getattr(user, "is_authenticated", False) else None,
+            engine_state={}, active_elements=[],
+        )
+        Variable.objects.bulk_create([Variable(instance=instance, name=k, value=v) for k, v in encoded.items()])
+        _record(instance, Start(variables={}, start_event=start_event))
+        _log("start", instance=instance, user=user, business_key=business_key, variables=sorted(encoded))
+        _enqueue_step(instance, queue=STARTS_QUEUE)
+    return instance
+
+
+def user_task_complete(*, task_id: int, variables: dict[str, Any] | None = None, user=None) -> UserTask:
+    encoded = _check_variables(variables or {}, what="variables")
+    task = UserTask.objects.filter(pk=task_id).only("instance_id").first()
+    if task is None:
+        raise NotFound(f"no user task {task_id}")
+    with transaction.atomic():
+        instance = _lock_instance(task.instance_id)
+        task = UserTask.objects.select_for_update().get(pk=task_id)
+        if task.state != UserTaskState.OPEN:
+            raise Conflict(f"user task {task_id} is {task.state}, it cannot be completed")
+        if instance.state != InstanceState.RUNNING:
+            raise Conflict(f"the instance is {instance.state}")
+        if task.form_fields is not None:
+            undeclared = sorted(set(encoded) - set(task.form_fields))
+            if undeclared:
+                raise InvalidInput(f"fields not declared by the task's form: {', '.join(undeclared)}")
+        task.state = UserTaskState.COMPLETED
+        task.completed_at = timezone.now()
+        task.completed_by = user if getattr(user, "is_authenticated", False) else None
+        task.save(update_fields=["state", "completed_at", "completed_by"])
+        _record(instance, JobCompleted(task.engine_job, decode_variables(encoded) if encoded else {}))
+        _log("complete_task", instance=instance, user=user, user_task=task, variables=sorted(encoded))
+        _enqueue_step(instance)
+    return task
+
+
+def instance_cancel(*, instance_id: int, user=None) -> ProcessInstance:
+    """Cancelling runs no user code, so it takes effect at once: queued work then finds its
+    job cancelled and calls nothing."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.state != InstanceState.RUNNING:
+            raise Conflict(f"the instance is already {instance.state}")
+        _apply(instance, Cancel())
+        _log("cancel", instance=instance, user=user)
+    return instance
+
+
+def instance_suspend(*, instance_id: int, user=None) -> ProcessInstance:
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.state != InstanceState.RUNNING:
+            raise Conflict(f"the instance is {instance.state}; only running instances can be suspended")
+        if instance.suspended:
+            raise Conflict("the instance is already suspended")
+        instance.suspended = True
+        instance.revision += 1
+        instance.save(update_fields=["suspended", "revision"])
+        _log("suspend", instance=instance, user=user)
+    return instance
+
+
+def instance_resume(*, instance_id: int, user=None) -> ProcessInstance:
+    """Resume: jobs held while suspended go out again, and what arrived meanwhile is applied."""
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if not instance.suspended:
+            raise Conflict("the instance is not suspended")
+        instance.suspended = False
+        instance.revision += 1
+        instance.save(update_fields=["suspended", "revision"])
+        for job in Job.objects.select_for_update().filter(instance=instance, state=JobState.PENDING):
+            _dispatch(job)
+        _log("resume", instance=instance, user=user)
+        _enqueue_step(instance)
+    return instance
+
+
+def instance_set_variables(*, instance_id: int, set: dict[str, Any] | None = None, delete: Iterable[str] = (),
+                           user=None) -> ProcessInstance:
+    encoded = _check_variables(set or {}, what="set")
+    delete = list(delete)
+    with transaction.atomic():
+        instance = _lock_instance(instance_id)
+        if instance.state != InstanceState.RUNNING:
+            raise Conflict(f"the instance is {instance.state}")
+        _apply(instance, SetVariables(set=decode_variables(encoded), delete=delete))
+        _log("set_variables", instance=instance, user=user, set=sorted(encoded), delete=sorted(delete))
+    return instance
+
+
+def incident_retry(*, incident_id: int, user=None) -> Incident:
+    """Retrying runs the element again, so the engine step happens on a worker."""
+    incident = Incident.objects.filter(pk=incident_id).only("instance_id").first()
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}")
+    with transaction.atomic():
+        instance = _lock_instance(incident.instance_id)
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.resolved_at is not None:
+            raise Conflict(f"incident {incident_id} is already resolved")
+        incident.resolved_at = timezone.now()
+        incident.resolved_by = user if getattr(user, "is_authenticated", False) else None
+        incident.save(update_fields=["resolved_at", "resolved_by"])
+        instance.open_incidents = max(0, instance.open_incidents - 1)
+        instance.save(update_fields=["open_incidents"])
+        _record(instance, RetryIncident(incident.engine_incident))
+        _log("retry_incident", instance=instance, user=user, incident=incident)
+        _enqueue_step(instance)
+    return incident
+
+
+# -- worker side --------------------------------------------------------------------------------------
+
+def instance_step(*, instance_id: int) -> int:
+    """Apply the instance's pending events in order, one transaction each, then carry on with
+    queued engine work in chunks. Returns the number of transactions that changed something."""
+    applied = 0
+    while True:
+        with transaction.atomic():
+            try:
+                instance = _lock_instance(instance_id)
+            except NotFound:
+                return applied
+            if instance.suspended:
+                return applied
+            pending = (PendingEvent.objects.select_for_update().filter(instance=instance, applied_at__isnull=True)
+                       .order_by("id").first())
+            if pending is not None:
+                event = event_from_dict(pending.event)
+                if instance.state != InstanceState.RUNNING and not isinstance(event, Start):
+                    pending.outcome = f"ignored: the instance is {instance.state}"
+                else:
+                    outcome = _apply(instance, event)
+                    pending.outcome = outcome or "applied"
+                pending.applied_at = timezone.now()
+                pending.save(update_fields=["applied_at", "outcome"])
+                applied += 1
+                continue
+            if instance.state == InstanceState.RUNNING and instance.engine_state.get("queue"):
+                _apply(instance, Continue())
+                applied += 1
+                continue
+            return applied
+
+
+def job_begin(*, job_id: str) -> Job | None:
+    """Claim a job for running: None when the job must not run (finished, cancelled, held,
+    already running under a live lease). Increments the attempt before the work runs."""
+    job = Job.objects.filter(pk=job_id).only("instance_id").first()
+    if job is None:
+        return None
+    with transaction.atomic():
+        instance = _lock_instance(job.instance_id)
+        job = Job.objects.select_for_update().get(pk=job_id)
+        now = timezone.now()
+        if job.state in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.RETRY):
+            return None
+        if instance.state != InstanceState.RUNNING:
+            job.state = JobState.CANCELLED
+            job.save(update_fields=["state"])
+            return None
+        if instance.suspended:
+            job.state = JobState.PENDING  # held; resume dispatches it again
+            job.save(update_fields=["state"])
+            return None
+        if job.state == JobState.STARTED and job.lease_expires_at and job.lease_expires_at > now:
+            return None  # a duplicate delivery while the first is still running
+        job.attempt += 1
+        if job.attempt > job.max_attempts:
+            _fail_job(instance, job, f"gave up after {job.max_attempts} attempts: the worker was lost each time "
+                                     "(killed, out of memory, or over its hard time limit)", now=now)
+            return None
+        job.state = JobState.STARTED
+        job.started_at = job.heartbeat_at = now
+        job.lease_expires_at = now + timedelta(seconds=settings.BATON_JOB_LEASE_SECONDS)
+        job.save(update_fields=["state", "attempt", "started_at", "heartbeat_at", "lease_expires_at"])
+    return job
+
+
+def job_inputs(job: Job) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(input mapping or None, the decoded variables) for calling the job's plugin."""
+    variables = dict(Variable.objects.filter(instance_id=job.instance_id).values_list("name", "value"))
+    return job.inputs, decode_variables(variables)
+
+
+def job_complete(*, job_id: str, attempt: int, result: Any) -> str | None:
+    """Record a finished job and advance the instance; idempotent: a completion for a job that
+    is already finished, cancelled or unknown is recorded and ignored."""
+    job = Job.objects.filter(pk=job_id).only("instance_id").first()
+    if job is None:
+        return "unknown job"
+    with transaction.atomic():
+        instance = _lock_instance(job.instance_id)
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state != JobState.STARTED or job.attempt != attempt:
+            _log("ignored_completion", instance=instance, actor="worker", job=str(job.pk), state=job.state,
+                 attempt=attempt)
+            return f"job is {job.state}"
+        size = len(str(result).encode("utf-8"))
+        if result is not None and size > settings.BATON_MAX_VARIABLE_BYTES:
+            _fail_job(instance, job, f"the result is {size:,} bytes, over the limit of "
+                                     f"{settings.BATON_MAX_VARIABLE_BYTES:,}", now=timezone.now())
+            return "result too large"
+        job.state = JobState.COMPLETED
+        job.finished_at = timezone.now()
+        job.result = result if isinstance(result, (dict, type(None))) else {"value": str(result)[:1000]}
+        job.save(update_fields=["state", "finished_at", "result"])
+        event = JobCompleted(job.engine_job or "", result)
+        if instance.suspended:
+            _record(instance, event)  # applied on resume
+            return "held: suspended"
+        return _apply(instance, event)
+
+
+def job_fail(*, job_id: str, attempt: int, error: str, retryable: bool = True, traceback: str = "") -> str:
+    """A failed attempt: schedule the next one (Baton owns the attempts, not Celery), or open
+    an incident when they are spent or the failure cannot get better by retrying."""
+    job = Job.objects.filter(pk=job_id).only("instance_id").first()
+    if job is None:
+        return "unknown job"
+    with transaction.atomic():
+        instance = _lock_instance(job.instance_id)
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state != JobState.STARTED or job.attempt != attempt:
+            return f"job is {job.state}"
+        now = timezone.now()
+        job.last_error = error[:10_000]
+        if retryable and job.attempt < job.max_attempts:
+            delays = job.retry_delays or [0]
+            delay = delays[min(job.attempt - 1, len(delays) - 1)]
+            job.state = JobState.RETRY
+            job.next_retry_at = now + timedelta(seconds=delay)
+            job.save(update_fields=["state", "next_retry_at", "last_error"])
+            return "retry scheduled"
+        _fail_job(instance, job, error, now=now, traceback=traceback)
+        return "incident"
+
+
+def jobs_dispatch_due_retries(*, limit: int = 500) -> int:
+    """Dispatch retries that are due (run by a beat-driven sweep)."""
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        due = list(Job.objects.select_for_update(skip_locked=True)
+                   .filter(state=JobState.RETRY, next_retry_at__lte=now).order_by("next_retry_at")[:limit])
+        for job in due:
+            _dispatch(job)
+            count += 1
+    return count
+
+
+def jobs_reconcile(*, limit: int = 500) -> int:
+    """Re-dispatch jobs whose lease ran out: dispatched but never started, or started with a
+    stale heartbeat. Works from leases only; healthy jobs (live leases) are never touched.
+    Each job is handled in a transaction of its own that locks its instance first."""
+    now = timezone.now()
+    candidates = list(Job.objects.filter(state__in=[JobState.DISPATCHED, JobState.STARTED], lease_expires_at__lt=now)
+                      .order_by("lease_expires_at").values_list("pk", "instance_id")[:limit])
+    count = 0
+    for job_id, instance_id in candidates:
+        with transaction.atomic():
+            instance = _lock_instance(instance_id)
+            job = Job.objects.select_for_update().get(pk=job_id)
+            if job.state not in (JobState.DISPATCHED, JobState.STARTED) or not job.lease_expires_at \
+                    or job.lease_expires_at >= timezone.now():
+                continue  # it moved on meanwhile
+            if job.redispatches >= settings.BATON_MAX_REDISPATCHES:
+                _fail_job(instance, job, f"lost {job.redispatches} times: its messages never ran", now=now)
+                continue
+            job.redispatches += 1
+            job.last_error = f"re-dispatched by the reconciler: lease expired at {job.lease_expires_at.isoformat()}"
+            _dispatch(job)
+            _history_note(job, "redispatched")
+            count += 1
+    return count
+
+
+# -- applying an engine step -------------------------------------------------------------------------
+
+def _apply(instance: ProcessInstance, event: EngineEvent) -> str | None:
+    engine = engine_for(instance.definition_id)
+    if isinstance(event, Start):
+        stored = dict(instance.variables.values_list("name", "value"))
+        result = engine.handle(None, Start(variables=decode_variables(stored), start_event=event.start_event))
+        # Start variables were stored when the instance was created: write only what the first
+        # step's scripts changed or removed.
+        final = result.state["variables"]
+        result.changed_variables = {name for name, value in final.items() if stored.get(name, _MISSING) != value}
+        result.deleted_variables = set(stored) - set(final)
+    else:
+        result = engine.handle(_load_state(instance), event)
+    if result.ignored:
+        return f"ignored: {result.ignored}"
+    _persist(instance, result)
+    return None
+
+
+def _persist(instance: ProcessInstance, result: StepResult) -> None:
+    now = timezone.now()
+    state = result.state
+    variables = state.pop("variables")
+    if result.changed_variables:
+        Variable.objects.bulk_create(
+            [Variable(instance=instance, name=name, value=variables[name], updated_at=now)
+             for name in sorted(result.changed_variables)],
+            update_conflicts=True, unique_fields=["instance", "name"], update_fields=["value", "updated_at"],
+        )
+    if result.deleted_variables:
+        Variable.objects.filter(instance=instance, name__in=result.deleted_variables).delete()
+    _write_history(instance, result.history, now)
+    for command in result.commands:
+        _carry_out(instance, command, now)
+    instance.engine_state = state
+    instance.schema_version = state.get("schema_version", 1)
+    instance.state = _STATUS_TO_STATE[state["status"]]
+    if instance.state != InstanceState.RUNNING and instance.ended_at is None:
+        instance.ended_at = now
+    instance.active_elements = sorted({token["node"] for token in state["tokens"].values()})
+    instance.revision += 1
+    instance.save(update_fields=["engine_state", "schema_version", "state", "ended_at", "active_elements",
+                                 "revision", "open_incidents"])
+
+
+def _carry_out(instance: ProcessInstance, command: Any, now) -> None:
+    if isinstance(command, RunServiceTask):
+        policy = retry_policy(command.plugin, command.retry_cycle)
+        job = Job.objects.create(
+            instance=instance, kind=JobKind.SERVICE, engine_job=command.job, element_id=command.element,
+            task_name=command.plugin, queue=command.queue or policy.queue or PLUGINS_QUEUE, inputs=command.inputs,
+            max_attempts=policy.max_attempts, retry_delays=policy.delays,
+        )
+        if instance.suspended:
+            return  # held as pending; resume dispatches it
+        _dispatch(job)
+    elif isinstance(command, (CreateUserTask, WaitForMessage)):
+        is_user = isinstance(command, CreateUserTask)
+        UserTask.objects.create(
+            instance=instance, engine_job=command.job, element_id=command.element,
+            name=(command.name or "") if is_user else "", kind="userTask" if is_user else "receiveTask",
+            assignee=command.assignee if is_user else None,
+            candidate_groups=command.candidate_groups if is_user else [],
+            candidate_users=command.candidate_users if is_user else [],
+            form_fields=command.form_fields if is_user else None,
+        )
+    elif isinstance(command, CancelJob):
+        Job.objects.filter(instance=instance, engine_job=command.job).exclude(
+            state__in=[JobState.COMPLETED, JobState.FAILED]).update(state=JobState.CANCELLED, finished_at=now)
+        UserTask.objects.filter(instance=instance, engine_job=command.job, state=UserTaskState.OPEN).update(
+            state=UserTaskState.CANCELLED)
+    elif isinstance(command, OpenIncident):
+        job = Job.objects.filter(instance=instance, engine_job=command.job).first() if command.job else None
+        Incident.objects.create(instance=instance, engine_incident=command.incident, element_id=command.element,
+                                job=job, message=command.message, traceback=job.last_error if job else "")
+        instance.open_incidents += 1
+    elif isinstance(command, ResolveIncident):
+        updated = Incident.objects.filter(instance=instance, engine_incident=command.incident,
+                                          resolved_at__isnull=True).update(resolved_at=now)
+        instance.open_incidents = max(0, instance.open_incidents - updated)
+    elif isinstance(command, ContinueLater):
+        _enqueue_step(instance)
+
+
+def _dispatch(job: Job) -> None:
+    now = timezone.now()
+    job.state = JobState.DISPATCHED
+    job.dispatched_at = now
+    job.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
+    job.next_retry_at = None
+    job.save(update_fields=["state", "dispatched_at", "lease_expires_at", "next_retry_at", "redispatches", "last_error"])
+    outbox.add(JOB_TASK, {"job_id": str(job.pk)}, queue=job.queue or PLUGINS_QUEUE, task_id=str(job.pk))
+
+
+def _fail_job(instance: ProcessInstance, job: Job, error: str, *, now, traceback: str = "") -> None:
+    job.state = JobState.FAILED
+    job.finished_at = now
+    job.last_error = (traceback or error)[:10_000]
+    job.save(update_fields=["state", "finished_at", "last_error", "attempt"])
+    _apply(instance, JobFailed(job.engine_job or "", error))
+
+
+def _history_note(job: Job, what: str) -> None:
+    FlowNodeInstance.objects.create(instance_id=job.instance_id, element_id=job.element_id, element_type=what,
+                                    token="", state=FlowNodeInstance.State.TAKEN, started_at=timezone.now(),
+                                    ended_at=timezone.now(), attempt=job.attempt, error=job.last_error[:1000])
+
+
+def _write_history(instance: ProcessInstance, history: list[dict[str, Any]], now) -> None:
+    """One row per flow node instance: rows started and ended in this step are written once;
+    rows still active are updated when their node ends in a later step."""
+    rows: dict[tuple[str, str], FlowNodeInstance] = {}
+    new_rows: list[FlowNodeInstance] = []
+    for entry in history:
+        kind, element, token = entry["event"], entry["element"], entry["token"]
+        if kind == "flow":
+            new_rows.append(FlowNodeInstance(instance=instance, element_id=element, element_type="sequenceFlow",
+                                             token=token, state=FlowNodeInstance.State.TAKEN, started_at=now,
+                                             ended_at=now))
+        elif kind == "started":
+            row = FlowNodeInstance(instance=instance, element_id=element, element_type=entry["kind"], token=token,
+                                   state=FlowNodeInstance.State.ACTIVE, started_at=now)
+            rows[(token, element)] = row
+            new_rows.append(row)
+        elif kind in ("completed", "cancelled", "failed"):
+            state = {"completed": FlowNodeInstance.State.COMPLETED, "cancelled": FlowNodeInstance.State.CANCELLED,
+                     "failed": FlowNodeInstance.State.FAILED}[kind]
+            row = rows.get((token, element))
+            if row is not None:
+                row.state, row.ended_at = state, now
+                row.error = (entry.get("message") or "")[:1000]
+            else:
+                FlowNodeInstance.objects.filter(instance=instance, token=token, element_id=element,
+                                                state=FlowNodeInstance.State.ACTIVE).update(
+                    state=state, ended_at=now, error=(entry.get("message") or "")[:1000])
+    if new_rows:
+        FlowNodeInstance.objects.bulk_create(new_rows)
