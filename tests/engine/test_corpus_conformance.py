@@ -1,0 +1,213 @@
+"""Corpus conformance: the SpiffWorkflow and Camunda models in tests/corpus run to the outcome
+their notes record, adapted to the BPMN 2.0 spec where Baton follows it (see corpus_scenarios).
+
+Each scenario runs on the real engine and sandbox, started where `simulate` starts it, with
+service tasks answered from the scenario's mocks the way `simulate` answers them. Running the
+engine directly lets the test see every incident, the inputs each service task was given, and
+the open tasks between two completions. The table of results is printed at the end of the
+session by the hook in conftest.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.bpmn.model import Definitions, Process
+from orchestrator.bpmn.parser import parse_file
+from orchestrator.runtime.commands import RunServiceTask
+from orchestrator.runtime.engine import Engine, EngineOptions, StepResult
+from orchestrator.runtime.events import EngineEvent, JobCompleted, JobFailed
+from orchestrator.runtime.simulator import choose_start_event
+from orchestrator.runtime.state import Phase
+from orchestrator.runtime.variables import decode_variables
+from tests.engine.builder import completed_ids, waiting_jobs
+from tests.engine.corpus_scenarios import REPORT_KEY, SCENARIOS, Complete, Mock, Scenario, Waiting
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+@dataclass
+class Run:
+    state: str = "waiting"
+    variables: dict[str, Any] = field(default_factory=dict)
+    completed: list[str] = field(default_factory=list)
+    waiting_at: list[str] = field(default_factory=list)
+    incidents: list[tuple[str, str]] = field(default_factory=list)  # (element, message), oldest first
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # actions that could not be applied
+
+
+@lru_cache(maxsize=None)
+def _definitions(file: str) -> Definitions:
+    return parse_file(str(CORPUS / file)).definitions
+
+
+def _resolve(process: Process, ref: str) -> str:
+    """An element id from an id or a unique name."""
+    if ref in process.flow_nodes:
+        return ref
+    named = [node_id for node_id, node in process.flow_nodes.items() if (node.name or "").strip() == ref]
+    if len(named) != 1:
+        raise LookupError(f"{ref!r} names {len(named)} elements of process {process.id!r}, expected one id or name")
+    return named[0]
+
+
+def _label(process: Process, node_id: str) -> str:
+    """How the table shows an element: by name where its id is a generated sid-…"""
+    name = (process.flow_nodes[node_id].name or "").strip() if node_id in process.flow_nodes else ""
+    return name if node_id.startswith("sid-") and name else node_id
+
+
+def run_scenario(scenario: Scenario) -> tuple[Run, Process]:
+    definitions = _definitions(scenario.file)
+    process_id, start_event = choose_start_event(definitions, scenario.process)
+    engine = Engine.for_definitions(definitions, process_id, options=EngineOptions(chunk_steps=None))
+    process = engine.process
+    mocks = {action.plugin: action.result for action in scenario.actions if isinstance(action, Mock)}
+    run = Run()
+
+    def step(state: dict[str, Any] | None, event: EngineEvent | None) -> dict[str, Any]:
+        """Apply the event, then answer the service tasks it started until none is left."""
+        pending: list[EngineEvent | None] = [event]
+        while pending:
+            current = pending.pop(0)
+            result: StepResult = (engine.start(scenario.variables, start_event=start_event) if current is None
+                                  else engine.handle(state, current))
+            state = result.state
+            run.completed.extend(completed_ids(result.history))
+            for command in result.commands:
+                if isinstance(command, RunServiceTask):
+                    run.calls.append((command.plugin, command.inputs))
+                    if command.plugin in mocks:
+                        answer = mocks[command.plugin]
+                        pending.append(JobCompleted(command.job, dict(answer) if answer is not None else None))
+                    else:
+                        pending.append(JobFailed(command.job, f"no Mock for plugin {command.plugin!r}"))
+        return state
+
+    state = step(None, None)
+    for action in scenario.actions:
+        if isinstance(action, Complete):
+            element = _resolve(process, action.element)
+            jobs = [job for job, node in waiting_jobs(state).items() if node == element]
+            if len(jobs) != 1:
+                open_tasks = sorted(_label(process, n) for n in waiting_jobs(state).values())
+                run.problems.append(f"cannot complete {action.element!r}: the open tasks are {open_tasks}")
+                break
+            state = step(state, JobCompleted(jobs[0], dict(action.variables)))
+        elif isinstance(action, Waiting):
+            expected = sorted(_resolve(process, ref) for ref in action.elements)
+            actual = sorted(waiting_jobs(state).values())
+            if actual != expected:
+                run.problems.append(f"expected open tasks {sorted(action.elements)}, "
+                                    f"found {[_label(process, n) for n in actual]}")
+
+    run.variables = decode_variables(state["variables"])
+    run.incidents = [(incident["node"], incident["message"]) for incident in state["incidents"].values()]
+    run.waiting_at = sorted(
+        token["node"] for token in state["tokens"].values()
+        if token["phase"] == Phase.WAITING.value and not process.flow_nodes[token["node"]].kind.is_scope
+    )
+    if run.incidents:
+        run.state = "failed"
+    elif state["status"] in ("completed", "terminated", "cancelled"):
+        run.state = state["status"]
+    return run, process
+
+
+def mismatches(scenario: Scenario, run: Run, process: Process) -> list[str]:
+    """Every way the run differs from the scenario's expected outcome."""
+    expected = scenario.expected
+    found = list(run.problems)
+    if run.state != expected.state:
+        detail = f" ({run.incidents[0][0]}: {run.incidents[0][1]})" if run.incidents else ""
+        found.append(f"state {run.state!r}{detail}, expected {expected.state!r}")
+    if expected.variables is not None and run.variables != dict(expected.variables):
+        found.append(f"variables {run.variables}, expected {dict(expected.variables)}")
+    for name, value in expected.including.items():
+        if name not in run.variables:
+            found.append(f"no variable {name!r} (variables: {sorted(run.variables)})")
+        elif run.variables[name] != value:
+            found.append(f"variable {name!r} is {run.variables[name]!r}, expected {value!r}")
+    for ref in expected.completed:
+        if _resolve(process, ref) not in run.completed:
+            found.append(f"{ref!r} never completed")
+    for ref in expected.not_completed:
+        if _resolve(process, ref) in run.completed:
+            found.append(f"{ref!r} completed, and must not")
+    for ref in expected.once:
+        times = run.completed.count(_resolve(process, ref))
+        if times != 1:
+            found.append(f"{ref!r} completed {times} times, expected once")
+    for first, then in expected.before:
+        a, b = _resolve(process, first), _resolve(process, then)
+        if a in run.completed and b in run.completed:
+            last_a = len(run.completed) - 1 - run.completed[::-1].index(a)
+            if last_a > run.completed.index(b):
+                found.append(f"{first!r} completed after {then!r}")
+        else:
+            found.append(f"{first!r} and {then!r} must both complete")
+    if expected.waiting_at is not None:
+        wanted = sorted(_resolve(process, ref) for ref in expected.waiting_at)
+        if run.waiting_at != wanted:
+            found.append(f"tokens wait at {run.waiting_at}, expected {wanted}")
+    if expected.failed_at is not None:
+        element = _resolve(process, expected.failed_at)
+        if not any(node == element and (expected.error or "") in message for node, message in run.incidents):
+            found.append(f"no incident at {expected.failed_at!r} mentioning {expected.error!r} "
+                         f"(incidents: {run.incidents})")
+    if expected.calls is not None:
+        wanted_calls = [(plugin, dict(inputs) if inputs is not None else None) for plugin, inputs in expected.calls]
+        if run.calls != wanted_calls:
+            found.append(f"service task calls {run.calls}, expected {wanted_calls}")
+    return found
+
+
+def outcome_text(scenario: Scenario, run: Run, process: Process) -> str:
+    if run.state == "failed":
+        elements = [node for node, _ in run.incidents]
+        wanted = scenario.expected.failed_at
+        shown = _resolve(process, wanted) if wanted and _resolve(process, wanted) in elements else elements[0]
+        return f"failed at {_label(process, shown)}"
+    if run.state == "waiting":
+        return "waiting at " + ", ".join(_label(process, node) for node in run.waiting_at) if run.waiting_at \
+            else "waiting"
+    return run.state
+
+
+def _param(scenario: Scenario) -> Any:
+    marks = [pytest.mark.xfail(reason=scenario.bug, strict=True)] if scenario.bug else []
+    return pytest.param(scenario, id=scenario.id, marks=marks)
+
+
+@pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
+def test_corpus_scenario(scenario: Scenario, request: pytest.FixtureRequest) -> None:
+    run, process = run_scenario(scenario)
+    found = mismatches(scenario, run, process)
+    request.node.user_properties.append((REPORT_KEY, {
+        "index": SCENARIOS.index(scenario),
+        "file": scenario.file,
+        "scenario": scenario.name,
+        "supported": scenario.supported,
+        "outcome": outcome_text(scenario, run, process),
+        "matched": not found,
+        "follows": scenario.follows,
+        "why": scenario.why,
+        "bug": scenario.bug,
+    }))
+    assert not found, f"{scenario.id}: " + "; ".join(found)
+
+
+def test_every_spiff_and_camunda_file_has_a_scenario() -> None:
+    files = {f"{folder}/{path.name}" for folder in ("spiff", "camunda")
+             for path in (CORPUS / folder).iterdir() if ".bpmn" in path.name}
+    assert files - {scenario.file for scenario in SCENARIOS} == set()
+
+
+def test_scenario_ids_are_unique() -> None:
+    ids = [scenario.id for scenario in SCENARIOS]
+    assert len(ids) == len(set(ids))
