@@ -454,7 +454,8 @@ class _Reader:
                 plugin, binding = zeebe[0].get("type"), "zeebe"
             elif spiff and spiff[0].get("id"):
                 plugin, binding = spiff[0].get("id"), "spiff"
-                result_variable = spiff[0].get("resultVariable")
+                # SpiffWorkflow's own default, followed for models written for it.
+                result_variable = spiff[0].get("resultVariable") or f"spiff__{base['id'].replace('-', '_')}_result"
                 inputs = {}
                 for param in _find_ext(el, [ns.SPIFF], "parameter"):
                     expression = read_expression(param.get("value") or "None", "python")

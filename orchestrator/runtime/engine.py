@@ -242,6 +242,11 @@ class Engine:
                 behavior = BEHAVIORS.get(node.kind) if self.exe.unsupported(node.id) is None else None
                 if behavior is None:
                     behavior = self._behavior(node.kind, node.id)
+                if action == ENTER and node.kind.is_activity:
+                    boundary = self.exe.unsupported_boundary(node.id)
+                    if boundary is not None:
+                        ctx.fail(token, nodes[boundary[0]], f"Baton cannot run this element: {boundary[1]}")
+                        continue
                 try:
                     if action == ENTER:
                         behavior.enter(ctx, token, node)

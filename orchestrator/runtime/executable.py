@@ -39,6 +39,25 @@ class ExecutableProcess:
             self._unsupported[node_id] = reason
             return reason
 
+    def unsupported_boundary(self, node_id: str) -> tuple[str, str] | None:
+        """(boundary event id, reason) for the first boundary event attached to this activity
+        that the engine cannot run. An activity must not run as if it were not drawn: the
+        token fails at the boundary event instead, so nothing is ignored silently."""
+        key = "@" + node_id
+        if key not in self._unsupported:
+            found = None
+            for boundary_id in self.process.boundary_events.get(node_id, ()):
+                reason = self.unsupported(boundary_id)
+                if reason is not None:
+                    found = f"{boundary_id}\0{reason}"
+                    break
+            self._unsupported[key] = found
+        value = self._unsupported[key]
+        if value is None:
+            return None
+        boundary_id, reason = value.split("\0", 1)
+        return boundary_id, reason
+
     def script(self, node: ScriptTask) -> CompiledScript:
         """The compiled script of a script task; raises ScriptError (cached) when it cannot run."""
         cached = self._scripts.get(node.id)
@@ -92,6 +111,35 @@ class ExecutableProcess:
             cached = frozenset(seen)
             self._upstream[join.id] = cached
         return cached
+
+    def chain_after(self, node_id: str, *, limit: int = 10) -> tuple[str, ...]:
+        """The service tasks that will certainly run next, in order, once `node_id` completes:
+        followed along single unconditional sequence flows, through flow nodes that only pass
+        the token or run a script inline, and stopping at anything that waits, branches or
+        joins. The Celery layer sends such a run out as one chain; if the instance goes another
+        way after all (a failure, a cancel), the links it did not reach find no job and do
+        nothing, so the prediction can only save messages, never change what runs."""
+        flows = self.process.sequence_flows
+        nodes = self.process.flow_nodes
+        found: list[str] = []
+        current = nodes[node_id]
+        seen = {node_id}
+        while len(found) < limit:
+            if len(current.outgoing) != 1 or self.process.boundary_events.get(current.id):
+                break
+            flow = flows.get(current.outgoing[0])
+            if flow is None or flow.condition is not None or flow.target not in nodes:
+                break
+            nxt = nodes[flow.target]
+            if nxt.id in seen or len(nxt.incoming) != 1 or self.unsupported(nxt.id) is not None:
+                break
+            seen.add(nxt.id)
+            if nxt.kind is Kind.SERVICE_TASK and getattr(nxt, "plugin", None):
+                found.append(nxt.id)
+            elif nxt.kind not in (Kind.SCRIPT_TASK, Kind.TASK, Kind.MANUAL_TASK, Kind.INTERMEDIATE_THROW_EVENT):
+                break
+            current = nxt
+        return tuple(found)
 
     def start_nodes(self, scope_node: str | None) -> tuple[str, ...]:
         """Where tokens begin in a scope: its none start event, or, for a sub-process drawn

@@ -109,10 +109,6 @@ class Scenario:
 
 
 UNTYPED_PASS = "untyped tasks pass through (Spiff: wait states)"
-BOUNDARY_IGNORED = (
-    "the engine ignores boundary events: a token enters the activity they are attached to and the run goes on "
-    "as if they were not drawn, instead of failing with 'not supported yet'"
-)
 
 SPIFF = "spiff/"
 CAMUNDA = "camunda/"
@@ -292,9 +288,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expected("completed", including={"spiff__Activity_1inxqgx_result": _PAY_RATE}),
         "spiff", "a spiff service task without resultVariable stores its result as spiff__<id>_result",
         actions=(Mock("bamboohr/GetPayRate", _PAY_RATE), Mock("weather/CurrentTemp", {"temp": "72F"})),
-        bug="Baton merges the result of a spiffworkflow:serviceTaskOperator task without resultVariable into the "
-            "process variables (amount, currency, id, payRate) instead of storing it under "
-            "spiff__Activity_1inxqgx_result",
     ),
     Scenario(
         SPIFF + "spiff__service_task_variable.bpmn", "calls", "Process_bd2e724555",
@@ -307,8 +300,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expected("completed", including={"spiff__Activity_0xhr131_result": _PAY_RATE}),
         "spiff", "a spiff service task without resultVariable stores its result as spiff__<id>_result",
         actions=(Mock("bamboohr/GetPayRate", _PAY_RATE),),
-        bug="Baton merges the result of a spiffworkflow:serviceTaskOperator task without resultVariable into the "
-            "process variables instead of storing it under spiff__Activity_0xhr131_result",
     ),
     # -- processes that the notes reach through a call activity, run standalone -----------------------------
     Scenario(
@@ -341,11 +332,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     _unsupported(SPIFF + "bpmn__Approvals.bpmn", "Approvals.First_Approval_Wins", NOT_SUPPORTED,
                  "call activity", process="Approvals"),
     _unsupported(SPIFF + "bpmn__boundary.bpmn", "Event_0iiih8g", NOT_SUPPORTED, "timer boundary event",
-                 process="boundary_event", actions=(Complete("Activity_09c27ms"),),
-                 bug=BOUNDARY_IGNORED + " (waits at Activity_Pester_Dad)"),
+                 process="boundary_event", actions=(Complete("Activity_09c27ms"),)),
     _unsupported(SPIFF + "bpmn__boundary_timer_on_task.bpmn", "Event_0y4hbl0", NOT_SUPPORTED,
-                 "non-interrupting timer boundary event", process="test_timer",
-                 bug=BOUNDARY_IGNORED + " (waits at user_task)"),
+                 "non-interrupting timer boundary event", process="test_timer"),
     _unsupported(SPIFF + "bpmn__call_activity_end_event.bpmn", "Activity_Call_Activity", NOT_SUPPORTED,
                  "call activity", process="Process_8200379"),
     _unsupported(SPIFF + "bpmn__collaboration.bpmn", "ActivitySendLetter", "sendTask must be bound to a plugin",
@@ -386,40 +375,36 @@ SCENARIOS: tuple[Scenario, ...] = (
                  "timer catch event in the second process of a collaboration with a timer-cycle start",
                  process="Process_0vaq70r"),
     _unsupported(SPIFF + "bpmn__timer-cycle.bpmn", "CatchMessage", NOT_SUPPORTED,
-                 "non-interrupting timer-cycle boundary event", process="timer",
-                 bug=BOUNDARY_IGNORED + " (Get_Coffee passes through and the run completes)"),
+                 "non-interrupting timer-cycle boundary event", process="timer"),
     _unsupported(SPIFF + "bpmn__timer-date-start.bpmn", "Event_0eb0w95", NOT_SUPPORTED,
                  "timer catch event with a timeDate", process="date_timer"),
     _unsupported(SPIFF + "bpmn__timer-non-interrupt-boundary.bpmn", "Event_0jyy8ao", NOT_SUPPORTED,
-                 "non-interrupting timer boundary event on a sub-process", process="NonInterruptTimer",
-                 bug=BOUNDARY_IGNORED + " (waits at Activity_Work)"),
+                 "non-interrupting timer boundary event on a sub-process", process="NonInterruptTimer"),
     _unsupported(SPIFF + "bpmn__timer.bpmn", "Event_0bxivgz", NOT_SUPPORTED, "timer catch event",
                  process="timer"),
-    _unsupported(SPIFF + "bpmn__transaction.bpmn", "Subprocess", NOT_SUPPORTED,
+    _unsupported(SPIFF + "bpmn__transaction.bpmn", "Catch_Error_1", NOT_SUPPORTED,
                  "transaction with cancel and error events", process="Main_Process"),
     _unsupported(SPIFF + "bpmn__uncaught_escalation.bpmn", "Event_0rc21k6", NOT_SUPPORTED,
                  "escalation end event", process="top_level"),
-    _unsupported(SPIFF + "spiff__error_event_payload.bpmn", "throw", NOT_SUPPORTED,
+    _unsupported(SPIFF + "spiff__error_event_payload.bpmn", "catch", NOT_SUPPORTED,
                  "error end event caught by a boundary event; set_data passes through, so its data are start "
                  "variables", process="event_test", variables={"error": True, "payload": "ERROR!"}),
-    _unsupported(SPIFF + "spiff__escalation_event_payload.bpmn", "throw", NOT_SUPPORTED,
+    _unsupported(SPIFF + "spiff__escalation_event_payload.bpmn", "catch", NOT_SUPPORTED,
                  "escalation end event caught by a boundary event; set_data passes through, so its data are start "
                  "variables", process="event_test", variables={"escalation": True, "payload": "ERROR!"}),
     _unsupported(SPIFF + "spiff__signal_event_payload.bpmn", "throw", NOT_SUPPORTED,
                  "signal throw and catch events between parallel branches", process="event_test",
                  variables={"v1": 1, "v2": 2, "v3": 3}),
-    _unsupported(SPIFF + "tw__CallActivity-Escalation-Test.bpmn20.xml", "Task_1x5aq4g", NOT_SUPPORTED,
+    _unsupported(SPIFF + "tw__CallActivity-Escalation-Test.bpmn20.xml", "BoundaryEvent_0qerug4", NOT_SUPPORTED,
                  "call activities with escalation boundary events", process="CallActivity-Escalation-Test",
                  variables={"should_escalate": True}),
     _unsupported(SPIFF + "tw__CallActivity-Escalation-Test-Sub.bpmn20.xml", "ExclusiveGateway_0faf08n", "'vars'",
                  "the first condition asks 'should_escalate' in vars(), which the sandbox does not offer (the notes "
                  "warn about it); escalation end events follow", process="CallActivity-Escalation-Test-Sub"),
     _unsupported(SPIFF + "tw__Message-Interrupts.bpmn20.xml", "Test Message", NOT_SUPPORTED,
-                 "interrupting message boundary event", process="sid-db1e1749-03ee-46aa-8674-bba07b1bd167",
-                 bug=BOUNDARY_IGNORED + " (waits at 'Do Something That Takes A Long Time')"),
+                 "interrupting message boundary event", process="sid-db1e1749-03ee-46aa-8674-bba07b1bd167"),
     _unsupported(SPIFF + "tw__Message-Non-Interrupt.bpmn20.xml", "Test Message", NOT_SUPPORTED,
-                 "non-interrupting message boundary event", process="sid-60e2cc58-68c9-4cb5-a95c-22e3e311b6b9",
-                 bug=BOUNDARY_IGNORED + " (waits at 'Do Something That Takes A Long Time')"),
+                 "non-interrupting message boundary event", process="sid-60e2cc58-68c9-4cb5-a95c-22e3e311b6b9"),
     _unsupported(SPIFF + "tw__Messages.bpmn20.xml", "Test Message", NOT_SUPPORTED, "message catch event",
                  process="sid-4a1f10ab-316f-4cd8-836d-65aa3d178fff"),
     # -- Camunda and Flowable -------------------------------------------------------------------------------
@@ -451,8 +436,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                  actions=(Mock("creditScoreChecker", {"creditScores": [7, 3]}),)),
     _unsupported(CAMUNDA + "c7examples__order-handling.bpmn", "BoundaryEvent_1y1bvad", NOT_SUPPORTED,
                  "conditional boundary event on a sub-process", process="Order_Process",
-                 actions=(Mock("invoiceCreator", {"invoiceId": "INV-1"}),),
-                 bug=BOUNDARY_IGNORED + " (the run completes)"),
+                 actions=(Mock("invoiceCreator", {"invoiceId": "INV-1"}),)),
     _unsupported(CAMUNDA + "c7platform__failing-process.bpmn", "ServiceTask_2", NO_PLUGIN,
                  "activiti:expression and activiti:class service tasks", process="FailingProcess"),
     _unsupported(CAMUNDA + "c7platform__InclusiveGatewayTest.testLoop.bpmn20.xml", "A", PYTHON_ONLY,
@@ -468,15 +452,14 @@ SCENARIOS: tuple[Scenario, ...] = (
                  NOT_SUPPORTED, "call activity with camunda:in/out", process="subProcessDataInputOutput",
                 ),
     _unsupported(CAMUNDA + "c7platform__StartTimerEventTest.testStartTimerEventSubProcessInParallelMultiInstance"
-                           "SubProcessWithNonInterruptingBoundaryTimerEvent.bpmn20.xml", "parentSubProcess",
+                           "SubProcessWithNonInterruptingBoundaryTimerEvent.bpmn20.xml", "timerBoundary",
                  NOT_SUPPORTED, "parallel multi-instance sub-process", process="process"),
     _unsupported(CAMUNDA + "c7platform__JobDefinitionDeploymentTest.testMultipleTimerBoundaryEvents.bpmn20.xml",
                  "theBoundaryEvent1", NOT_SUPPORTED, "two timer boundary events on a user task",
-                 process="testProcess", bug=BOUNDARY_IGNORED + " (waits at theTask)"),
+                 process="testProcess",),
     _unsupported(CAMUNDA + "c7platform__MessageNonInterruptingBoundaryEventTest.testNestedEvents.bpmn20.xml",
                  "messageBoundary", NOT_SUPPORTED, "non-interrupting message boundary events on a sub-process "
-                 "and on its receive task", process="process",
-                 bug=BOUNDARY_IGNORED + " (waits at receiveTask)"),
+                 "and on its receive task", process="process"),
     _unsupported(CAMUNDA + "c7platform__HistoricActivityInstanceTest.testEvents.bpmn", "intermediateTimerCatchEvent",
                  NOT_SUPPORTED, "timer, message and signal catch events after a parallel split (the timer start is "
                  "simulated as fired)", process="testEvents"),
@@ -486,12 +469,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     _unsupported(CAMUNDA + "c7platform__invoice.v2.bpmn", "assignApprover",
                  "businessRuleTask must be bound to a plugin",
                  "DMN business rule task (then a call activity)", process="invoice"),
-    _unsupported(CAMUNDA + "c7platform__reviewSalesLead.bpmn20.xml", "notEnoughInformationEnd", NOT_SUPPORTED,
-                 "error end event in a sub-process caught by an error boundary event", process="reviewSaledLead",
-                 actions=(Complete("provideNewSalesLead", {"customerName": "Acme", "details": "big"}),
-                          Waiting(("reviewCustomerRating", "reviewProfitability")),
-                          Complete("reviewCustomerRating"),
-                          Complete("reviewProfitability", {"notEnoughInformation": "true"}))),
+    _unsupported(CAMUNDA + "c7platform__reviewSalesLead.bpmn20.xml", "catchNotEnoughInformationError", NOT_SUPPORTED,
+                 "error end event in a sub-process caught by an error boundary event: the token fails at the "
+                 "boundary event as it enters the sub-process", process="reviewSaledLead",
+                 actions=(Complete("provideNewSalesLead", {"customerName": "Acme", "details": "big"}),)),
     Scenario(
         CAMUNDA + "bpmnjs__kitchen-sink.bpmn", "message start", "Process_0k3ryf8",
         Expected("completed", completed=("Event_0m5cdgr",)),
@@ -500,8 +481,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         supported=False,
     ),
     _unsupported(CAMUNDA + "bpmnmoddle__yaoqiang-event-definitions.bpmn", "ID_UserTimeoutEvent", NOT_SUPPORTED,
-                 "non-interrupting timer boundary event with a non-ISO duration", process="ID_Process",
-                 bug=BOUNDARY_IGNORED + " (waits at ID_UserTask)"),
+                 "non-interrupting timer boundary event with a non-ISO duration", process="ID_Process"),
     _unsupported(CAMUNDA + "flowable__EventSubProcessWithBoundaryEventsTest.testTimerBoundaryEvent.bpmn20.xml",
                  "scriptTask", PYTHON_ONLY, "a Groovy script throwing a BpmnError into an error event sub-process",
                  process="eventSubProcessWithBoundary"),

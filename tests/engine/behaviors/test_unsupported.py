@@ -21,3 +21,15 @@ def test_an_intermediate_timer_fails_when_reached():
     m.chain("start", "wait", "end")
     [incident] = [c for c in m.engine().start().commands if isinstance(c, OpenIncident)]
     assert "timer intermediateCatchEvent is not supported yet" in incident.message
+
+
+def test_an_activity_with_an_unsupported_boundary_event_fails_at_the_boundary_event_not_silently():
+    m = Model().start().user("work").node("boundaryEvent", "too_late", attachedToRef="work", body=(
+        "<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>"))
+    m.end().end("late_end")
+    m.chain("start", "work", "end").chain("too_late", "late_end")
+    result = m.engine().start()
+    [incident] = [c for c in result.commands if isinstance(c, OpenIncident)]
+    assert incident.element == "too_late"
+    assert "timer boundaryEvent is not supported yet" in incident.message
+    assert result.state["jobs"] == {}  # the activity itself never started its work

@@ -173,3 +173,24 @@ def test_engine_can_be_built_once_and_reused_for_many_instances():
     engine: Engine = _chain(3).engine()
     results = [engine.start({"x": i}) for i in range(5)]
     assert [r.state["variables"]["x"] for r in results] == [3, 4, 5, 6, 7]
+
+
+def test_chain_after_predicts_the_service_tasks_that_certainly_run_next():
+    m = Model().start().service("a", "p1").script("calc", "x = 1").service("b", "p2").task("t").service("c", "p3")
+    m.xor("choose").service("d", "p4").end()
+    m.chain("start", "a", "calc", "b", "t", "c", "choose").flow("choose", "d").chain("d", "end")
+    exe = m.engine().exe
+    assert exe.chain_after("a") == ("b", "c")
+    assert exe.chain_after("b") == ("c",)
+    assert exe.chain_after("c") == ()  # a gateway comes next: the path is not certain
+    assert exe.chain_after("a", limit=1) == ("b",)
+
+
+def test_chain_after_stops_at_joins_conditions_and_waits():
+    m = Model().start().service("a", "p").user("u").service("b", "p").par("j").service("c", "p").end()
+    m.chain("start", "a", "u", "b", "j", "c", "end")
+    exe = m.engine().exe
+    assert exe.chain_after("a") == ()
+    m2 = Model().start().service("a", "p").service("b", "p").end()
+    m2.chain("start", "a").flow("a", "b", "x > 1").chain("b", "end")
+    assert m2.engine().exe.chain_after("a") == ()
