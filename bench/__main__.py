@@ -1,0 +1,41 @@
+"""`python -m bench <command> [options]`: one entry per command, each a module with `main(argv) -> int`.
+
+A command's module is imported only when it runs, so a benchmark that needs Django or a broker
+costs nothing to the ones that do not.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module, one line of help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "engine": ("bench.engine", "the engine alone against SpiffWorkflow 3.2.0 on the same BPMN models"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = ["usage: scripts/bench <command> [options]   (scripts/bench <command> --help for its options)", "",
+             "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_module, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(usage(), file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"scripts/bench: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return module.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
