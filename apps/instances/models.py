@@ -74,6 +74,7 @@ class JobKind(models.TextChoices):
 
 
 class JobState(models.TextChoices):
+    PLANNED = "planned", "planned"  # a chain link sent ahead; bound when the engine reaches its element
     PENDING = "pending", "pending"  # created, not yet handed to the broker
     DISPATCHED = "dispatched", "dispatched"  # in the outbox or on the broker
     STARTED = "started", "started"  # a worker runs it now (heartbeat, lease)

@@ -23,6 +23,35 @@ def add(task_name: str, kwargs: dict[str, Any], *, queue: str, task_id: str | No
     return message
 
 
+CANVAS_PREFIX = "canvas:"
+
+
+def add_canvas(kind: str, links: list[dict[str, Any]], *, callback: dict[str, Any] | None = None) -> OutboxMessage:
+    """A flat chain or chord of Baton tasks as one outbox row (never nested canvases)."""
+    assert kind in ("chain", "chord")
+    return add(CANVAS_PREFIX + kind, {"links": links, "callback": callback}, queue=links[0]["queue"],
+               task_id=links[0]["task_id"])
+
+
+def _signature(app, link: dict[str, Any]):
+    return app.signature(link["task"], kwargs=link["kwargs"], immutable=True).set(
+        queue=link["queue"], **({"task_id": link["task_id"]} if link.get("task_id") else {}))
+
+
+def _send(app, message: OutboxMessage, producer) -> None:
+    if not message.task_name.startswith(CANVAS_PREFIX):
+        app.send_task(message.task_name, kwargs=message.kwargs, task_id=message.task_id, queue=message.queue,
+                      producer=producer)
+        return
+    from celery import chain, chord
+
+    links = [_signature(app, link) for link in message.kwargs["links"]]
+    if message.task_name == CANVAS_PREFIX + "chain":
+        chain(*links).apply_async(producer=producer)
+    else:
+        chord(links, _signature(app, message.kwargs["callback"])).apply_async()
+
+
 def _publish_soon(message_id: int) -> None:
     try:
         publish_pending(ids=[message_id])
@@ -45,8 +74,7 @@ def publish_pending(*, ids: list[int] | None = None, limit: int = 500) -> int:
         with app.producer_or_acquire() as producer:
             for message in messages:
                 try:
-                    app.send_task(message.task_name, kwargs=message.kwargs, task_id=message.task_id,
-                                  queue=message.queue, producer=producer)
+                    _send(app, message, producer)
                 except Exception as exc:
                     message.attempts += 1
                     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -264,6 +264,13 @@ def job_begin(*, job_id: str) -> Job | None:
         now = timezone.now()
         if job.state in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.RETRY):
             return None
+        if job.state == JobState.PLANNED:
+            # A chain link sent ahead whose element the instance did not reach (an earlier link
+            # failed, or the instance went another way): it does nothing.
+            job.state = JobState.CANCELLED
+            job.last_error = "chain link not reached: the instance did not get to this element"
+            job.save(update_fields=["state", "last_error"])
+            return None
         if instance.state != InstanceState.RUNNING:
             job.state = JobState.CANCELLED
             job.save(update_fields=["state"])
@@ -378,6 +385,8 @@ def jobs_reconcile(*, limit: int = 500) -> int:
                 continue
             job.redispatches += 1
             job.last_error = f"re-dispatched by the reconciler: lease expired at {job.lease_expires_at.isoformat()}"
+            # Links planned behind a lost chain will never arrive: the engine dispatches anew.
+            Job.objects.filter(instance=instance, state=JobState.PLANNED).update(state=JobState.CANCELLED)
             _dispatch(job)
             _history_note(job, "redispatched")
             count += 1
@@ -417,30 +426,47 @@ def _persist(instance: ProcessInstance, result: StepResult) -> None:
     if result.deleted_variables:
         Variable.objects.filter(instance=instance, name__in=result.deleted_variables).delete()
     _write_history(instance, result.history, now)
+    new_jobs: list[Job] = []
     for command in result.commands:
-        _carry_out(instance, command, now)
+        job = _carry_out(instance, command, now)
+        if job is not None:
+            new_jobs.append(job)
+    if new_jobs and not instance.suspended:
+        _send_jobs(instance, new_jobs, result)
     instance.engine_state = state
     instance.schema_version = state.get("schema_version", 1)
     instance.state = _STATUS_TO_STATE[state["status"]]
     if instance.state != InstanceState.RUNNING and instance.ended_at is None:
         instance.ended_at = now
     instance.active_elements = sorted({token["node"] for token in state["tokens"].values()})
+    if instance.state != InstanceState.RUNNING:
+        # Queued work of an ended instance must call nothing: chain links sent ahead included.
+        Job.objects.filter(instance=instance, state__in=[JobState.PLANNED, JobState.PENDING, JobState.DISPATCHED,
+                                                          JobState.RETRY]).update(state=JobState.CANCELLED,
+                                                                                   finished_at=now)
     instance.revision += 1
     instance.save(update_fields=["engine_state", "schema_version", "state", "ended_at", "active_elements",
                                  "revision", "open_incidents"])
 
 
-def _carry_out(instance: ProcessInstance, command: Any, now) -> None:
+def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
+    """Write what one command asks for; returns a new service job still to be sent."""
     if isinstance(command, RunServiceTask):
+        planned = (Job.objects.select_for_update()
+                   .filter(instance=instance, element_id=command.element, state=JobState.PLANNED).first())
+        if planned is not None and not instance.suspended:
+            # Its chain link is already on the broker: bind it, send nothing.
+            planned.engine_job, planned.inputs = command.job, command.inputs
+            planned.state, planned.dispatched_at = JobState.DISPATCHED, now
+            planned.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
+            planned.save(update_fields=["engine_job", "inputs", "state", "dispatched_at", "lease_expires_at"])
+            return None
         policy = retry_policy(command.plugin, command.retry_cycle)
-        job = Job.objects.create(
+        return Job.objects.create(
             instance=instance, kind=JobKind.SERVICE, engine_job=command.job, element_id=command.element,
             task_name=command.plugin, queue=command.queue or policy.queue or PLUGINS_QUEUE, inputs=command.inputs,
             max_attempts=policy.max_attempts, retry_delays=policy.delays,
         )
-        if instance.suspended:
-            return  # held as pending; resume dispatches it
-        _dispatch(job)
     elif isinstance(command, (CreateUserTask, WaitForMessage)):
         is_user = isinstance(command, CreateUserTask)
         UserTask.objects.create(
@@ -467,15 +493,56 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> None:
         instance.open_incidents = max(0, instance.open_incidents - updated)
     elif isinstance(command, ContinueLater):
         _enqueue_step(instance)
+    return None
 
 
-def _dispatch(job: Job) -> None:
+def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -> None:
+    """Send the step's new service jobs as flat canvases: a parallel fan-out as one chord whose
+    callback only asks the engine to advance (the join is counted in the database, so a callback
+    that fires twice or never changes nothing); a single job followed by a certain run of
+    service tasks as one chain, its later links planned rows bound when the engine gets there."""
     now = timezone.now()
+    for job in jobs:
+        _mark_dispatched(job, now)
+    if len(jobs) > 1:
+        outbox.add_canvas("chord", [_link(job) for job in jobs],
+                          callback={"task": STEP_TASK, "kwargs": {"instance_id": instance.pk}, "queue": ENGINE_QUEUE})
+        return
+    head = jobs[0]
+    following = engine_for(instance.definition_id).exe.chain_after(head.element_id, limit=settings.BATON_CHAIN_LENGTH)
+    if not following:
+        outbox.add(JOB_TASK, {"job_id": str(head.pk)}, queue=head.queue or PLUGINS_QUEUE, task_id=str(head.pk))
+        return
+    links = [head]
+    nodes = engine_for(instance.definition_id).process.flow_nodes
+    for element in following:
+        node = nodes[element]
+        policy = retry_policy(node.plugin, node.retry_cycle)  # type: ignore[attr-defined]
+        links.append(Job.objects.create(
+            instance=instance, kind=JobKind.SERVICE, element_id=element, task_name=node.plugin,  # type: ignore[attr-defined]
+            queue=node.queue or policy.queue or PLUGINS_QUEUE,  # type: ignore[attr-defined]
+            max_attempts=policy.max_attempts, retry_delays=policy.delays, state=JobState.PLANNED,
+        ))
+    outbox.add_canvas("chain", [_link(job) for job in links])
+
+
+def _link(job: Job) -> dict[str, Any]:
+    return {"task": JOB_TASK, "kwargs": {"job_id": str(job.pk)}, "task_id": str(job.pk),
+            "queue": job.queue or PLUGINS_QUEUE}
+
+
+def _mark_dispatched(job: Job, now) -> None:
     job.state = JobState.DISPATCHED
     job.dispatched_at = now
     job.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
     job.next_retry_at = None
-    job.save(update_fields=["state", "dispatched_at", "lease_expires_at", "next_retry_at", "redispatches", "last_error"])
+    job.save(update_fields=["state", "dispatched_at", "lease_expires_at", "next_retry_at"])
+
+
+def _dispatch(job: Job) -> None:
+    """Send one job on its own (a retry, a re-dispatch, a job held while suspended)."""
+    _mark_dispatched(job, timezone.now())
+    job.save(update_fields=["redispatches", "last_error"])
     outbox.add(JOB_TASK, {"job_id": str(job.pk)}, queue=job.queue or PLUGINS_QUEUE, task_id=str(job.pk))
 
 
