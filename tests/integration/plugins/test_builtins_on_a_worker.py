@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,29 @@ def test_log_returns_nothing_through_the_worker(worker_queue):
 
     assert result.get(timeout=30) is None
     assert result.successful()
+
+
+def test_http_request_calls_a_local_server_through_the_worker(worker_queue):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"pong": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ping"
+        result = celery_app.send_task("http.request", kwargs={"url": url}, queue=worker_queue)
+
+        assert result.get(timeout=30)["response"] == {"pong": True}
+    finally:
+        server.shutdown()
+        server.server_close()
