@@ -232,7 +232,7 @@ from kombu import Exchange, Queue  # noqa: E402
 
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
-    for name in ("baton.engine", "baton.starts", "baton.plugins", "baton.maintenance")
+    for name in ("baton.engine", "baton.starts", "baton.scripts", "baton.plugins", "baton.maintenance")
 ) + tuple(
     Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
     for name in env.list("BATON_EXTRA_QUEUES", default=[])

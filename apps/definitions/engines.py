@@ -22,8 +22,9 @@ def _engine(definition_id: int) -> Engine:
     return Engine.for_definitions(
         parsed.definitions, definition.key,
         sandbox=Sandbox(SandboxLimits(time_limit=settings.BATON_SCRIPT_TIME_LIMIT)),
+        # Scripts run as jobs on their own queue, never inside a transaction holding the lock.
         options=EngineOptions(chunk_steps=settings.BATON_ENGINE_CHUNK_STEPS, step_cap=settings.BATON_ENGINE_STEP_CAP,
-                              copy_state=False),
+                              copy_state=False, script_jobs=True),
     )
 
 

@@ -70,6 +70,7 @@ class Variable(models.Model):
 
 class JobKind(models.TextChoices):
     SERVICE = "service", "service task"
+    SCRIPT = "script", "script task"
     CONTINUATION = "continuation", "engine continuation"
 
 

@@ -26,13 +26,14 @@ from apps.instances.models import (
 from apps.instances.retries import retry_policy
 from orchestrator.errors import VariableError
 from orchestrator.runtime.commands import (
-    CancelJob, ContinueLater, CreateUserTask, OpenIncident, ResolveIncident, RunServiceTask, WaitForMessage,
+    CancelJob, ContinueLater, CreateUserTask, OpenIncident, ResolveIncident, RunScriptTask, RunServiceTask,
+    WaitForMessage,
 )
 from orchestrator.runtime.engine import StepResult
 from orchestrator.runtime.events import (
     Cancel, Continue, EngineEvent, JobCompleted, JobFailed, RetryIncident, SetVariables, Start, event_from_dict,
 )
-from orchestrator.runtime.variables import decode_variables, encode_variables
+from orchestrator.runtime.variables import decode_variables, encode_variables, encode_value
 
 log = logging.getLogger(__name__)
 _MISSING = object()
@@ -42,6 +43,7 @@ JOB_TASK = "baton.job.run"
 ENGINE_QUEUE = "baton.engine"
 STARTS_QUEUE = "baton.starts"
 PLUGINS_QUEUE = "baton.plugins"
+SCRIPTS_QUEUE = "baton.scripts"
 
 _STATUS_TO_STATE = {
     "running": InstanceState.RUNNING, "completed": InstanceState.COMPLETED,
@@ -299,7 +301,7 @@ def job_inputs(job: Job) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     return job.inputs, decode_variables(variables)
 
 
-def job_complete(*, job_id: str, attempt: int, result: Any) -> str | None:
+def job_complete(*, job_id: str, attempt: int, result: Any, deleted: list[str] | None = None) -> str | None:
     """Record a finished job and advance the instance; idempotent: a completion for a job that
     is already finished, cancelled or unknown is recorded and ignored."""
     job = Job.objects.filter(pk=job_id).only("instance_id").first()
@@ -317,11 +319,16 @@ def job_complete(*, job_id: str, attempt: int, result: Any) -> str | None:
             _fail_job(instance, job, f"the result is {size:,} bytes, over the limit of "
                                      f"{settings.BATON_MAX_VARIABLE_BYTES:,}", now=timezone.now())
             return "result too large"
+        try:
+            stored = encode_value("result", result) if result is not None else None
+        except VariableError as exc:
+            _fail_job(instance, job, f"cannot store the result: {exc.message}", now=timezone.now())
+            return "result cannot be stored"
         job.state = JobState.COMPLETED
         job.finished_at = timezone.now()
-        job.result = result if isinstance(result, (dict, type(None))) else {"value": str(result)[:1000]}
+        job.result = stored if deleted is None else {"set": stored, "deleted": deleted}
         job.save(update_fields=["state", "finished_at", "result"])
-        event = JobCompleted(job.engine_job or "", result)
+        event = JobCompleted(job.engine_job or "", result, list(deleted or []))
         if instance.suspended:
             _record(instance, event)  # applied on resume
             return "held: suspended"
@@ -467,6 +474,15 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
             task_name=command.plugin, queue=command.queue or policy.queue or PLUGINS_QUEUE, inputs=command.inputs,
             max_attempts=policy.max_attempts, retry_delays=policy.delays,
         )
+    if isinstance(command, RunScriptTask):
+        planned = (Job.objects.select_for_update()
+                   .filter(instance=instance, element_id=command.element, state=JobState.PLANNED).first())
+        if planned is not None and not instance.suspended:
+            planned.engine_job, planned.state, planned.dispatched_at = command.job, JobState.DISPATCHED, now
+            planned.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
+            planned.save(update_fields=["engine_job", "state", "dispatched_at", "lease_expires_at"])
+            return None
+        return _script_job(instance, command.element, engine_job=command.job)
     elif isinstance(command, (CreateUserTask, WaitForMessage)):
         is_user = isinstance(command, CreateUserTask)
         UserTask.objects.create(
@@ -496,6 +512,14 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
     return None
 
 
+def _script_job(instance: ProcessInstance, element: str, *, engine_job: str | None = None,
+                state: str = JobState.PENDING) -> Job:
+    """A script job: attempts only guard against a lost worker; a script error is final."""
+    return Job.objects.create(instance=instance, kind=JobKind.SCRIPT, engine_job=engine_job, element_id=element,
+                              queue=SCRIPTS_QUEUE, max_attempts=settings.BATON_JOB_ATTEMPTS, retry_delays=[0.0],
+                              state=state)
+
+
 def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -> None:
     """Send the step's new service jobs as flat canvases: a parallel fan-out as one chord whose
     callback only asks the engine to advance (the join is counted in the database, so a callback
@@ -509,7 +533,8 @@ def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -
                           callback={"task": STEP_TASK, "kwargs": {"instance_id": instance.pk}, "queue": ENGINE_QUEUE})
         return
     head = jobs[0]
-    following = engine_for(instance.definition_id).exe.chain_after(head.element_id, limit=settings.BATON_CHAIN_LENGTH)
+    following = engine_for(instance.definition_id).exe.chain_after(head.element_id, limit=settings.BATON_CHAIN_LENGTH,
+                                                                   scripts=True)
     if not following:
         outbox.add(JOB_TASK, {"job_id": str(head.pk)}, queue=head.queue or PLUGINS_QUEUE, task_id=str(head.pk))
         return
@@ -517,6 +542,9 @@ def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -
     nodes = engine_for(instance.definition_id).process.flow_nodes
     for element in following:
         node = nodes[element]
+        if node.kind.value == "scriptTask":
+            links.append(_script_job(instance, element, state=JobState.PLANNED))
+            continue
         policy = retry_policy(node.plugin, node.retry_cycle)  # type: ignore[attr-defined]
         links.append(Job.objects.create(
             instance=instance, kind=JobKind.SERVICE, element_id=element, task_name=node.plugin,  # type: ignore[attr-defined]

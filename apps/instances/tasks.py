@@ -14,7 +14,10 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError, transaction
 
+from apps.definitions.engines import engine_for
 from apps.instances import outbox, services
+from apps.instances.models import Job, JobKind
+from orchestrator.errors import BatonError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ def job_run(job_id: str) -> str:
     job = _with_db_retries(services.job_begin, job_id=job_id)
     if job is None:
         return "skipped"
+    if job.kind == JobKind.SCRIPT:
+        return _run_script(job)
     from apps.plugins.registry import discover_plugins
     from config.celery import app
 
@@ -80,6 +85,19 @@ def job_run(job_id: str) -> str:
                                 error=f"plugin {job.task_name!r} returned {type(result).__name__}; "
                                       "a plugin returns a dict of variables or None")
     return _with_db_retries(services.job_complete, job_id=job_id, attempt=job.attempt, result=result) or "completed"
+
+
+def _run_script(job: Job) -> str:
+    """A script task's script, run in the sandbox outside any transaction; an error in it is
+    final (scripts are deterministic: running it again would fail the same way)."""
+    _, variables = services.job_inputs(job)
+    try:
+        outcome = engine_for(job.instance.definition_id).execute_script(job.element_id, variables)
+    except BatonError as exc:
+        return _with_db_retries(services.job_fail, job_id=str(job.pk), attempt=job.attempt, retryable=False,
+                                error=f"script failed: {exc.message}")
+    return _with_db_retries(services.job_complete, job_id=str(job.pk), attempt=job.attempt, result=outcome.set,
+                            deleted=list(outcome.deleted)) or "completed"
 
 
 @shared_task(name="baton.outbox.relay", ignore_result=True)

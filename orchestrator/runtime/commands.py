@@ -36,6 +36,17 @@ class RunServiceTask(Command):
 
 
 @dataclass(frozen=True)
+class RunScriptTask(Command):
+    """Run the script of script task `element` for job `job` (`Engine.execute_script`), outside
+    any lock; answer with JobCompleted(job, set, deleted) or JobFailed."""
+
+    type: ClassVar[str] = "run_script_task"
+    job: str
+    token: str
+    element: str
+
+
+@dataclass(frozen=True)
 class CreateUserTask(Command):
     """A person must act; answer with JobCompleted(job, variables) when they complete it."""
 
@@ -97,7 +108,7 @@ class ContinueLater(Command):
 
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.type: cls for cls in (
-        RunServiceTask, CreateUserTask, WaitForMessage, CancelJob, OpenIncident, ResolveIncident, ContinueLater,
+        RunServiceTask, RunScriptTask, CreateUserTask, WaitForMessage, CancelJob, OpenIncident, ResolveIncident, ContinueLater,
     )
 }
 

@@ -22,8 +22,9 @@ COMPLETE = "complete"
 
 
 class StepContext:
-    def __init__(self, exe: ExecutableProcess, state: dict[str, Any]) -> None:
+    def __init__(self, exe: ExecutableProcess, state: dict[str, Any], *, script_jobs: bool = False) -> None:
         self.exe = exe
+        self.script_jobs = script_jobs
         self.process = exe.process
         self.state = state
         self.tokens: dict[str, Token] = state["tokens"]

@@ -38,6 +38,9 @@ class EngineOptions:
     """Items an instance may process in its whole life; a runaway loop stops here."""
     copy_state: bool = True
     """Work on a copy of the given state, so the caller's stays as it was (a pure function)."""
+    script_jobs: bool = False
+    """Ask for script tasks as jobs (RunScriptTask) instead of running them inside the step, so
+    that the caller can run them outside any lock and on a queue of their own."""
 
 
 @dataclass
@@ -87,6 +90,16 @@ class Engine:
 
     # -- public API --------------------------------------------------------------------------------
 
+    def execute_script(self, element_id: str, variables: Mapping[str, Any]):
+        """Run a script task's script in the sandbox (for a RunScriptTask job): returns the
+        ScriptResult; raises ScriptError naming the element."""
+        from orchestrator.bpmn.model import ScriptTask as ScriptTaskNode
+
+        node = self.process.flow_nodes.get(element_id)
+        if not isinstance(node, ScriptTaskNode):
+            raise EngineError(f"{element_id!r} is not a script task of process {self.process.id!r}", element=element_id)
+        return self.exe.sandbox.run_script(self.exe.script(node), variables)
+
     def start(self, variables: Mapping[str, Any] | None = None, *, start_event: str | None = None) -> StepResult:
         return self.handle(None, Start(variables=dict(variables or {}), start_event=start_event))
 
@@ -96,7 +109,7 @@ class Engine:
         if state is None:
             raise InvalidTransition(f"{event.type} needs the state of a started instance")
         state = migrate(_copy(state) if self.options.copy_state else state)
-        ctx = StepContext(self.exe, state)
+        ctx = StepContext(self.exe, state, script_jobs=self.options.script_jobs)
         handler = {
             JobCompleted: self._job_completed, JobFailed: self._job_failed, RetryIncident: self._retry,
             Continue: self._continue, SetVariables: self._set_variables, Cancel: self._cancel,
@@ -114,7 +127,7 @@ class Engine:
         except VariableError as exc:
             raise VariableError(exc.message, element=self.process.id) from None
         state = new_state(self.process.id, variables)
-        ctx = StepContext(self.exe, state)
+        ctx = StepContext(self.exe, state, script_jobs=self.options.script_jobs)
         if event.start_event is not None:
             node = self.process.flow_nodes.get(event.start_event)
             if node is None or node.kind is not Kind.START_EVENT or node.scope is not None:
@@ -141,8 +154,10 @@ class Engine:
             if result is not None and not isinstance(result, dict):
                 raise VariableError(f"the job returned {type(result).__name__}, expected a dict of variables or None")
             if result:
-                rv = getattr(node, "result_variable", None)
+                rv = getattr(node, "result_variable", None) if node.kind is not Kind.SCRIPT_TASK else None
                 ctx.set_variables({rv: result} if rv else result, element=node.id)
+            if event.deleted:
+                ctx.delete_variables(list(event.deleted))
         except VariableError as exc:
             ctx.fail(token, node, f"cannot store the result: {exc.message}", at=COMPLETE)
             return None

@@ -34,6 +34,7 @@ class JobCompleted(EngineEvent):
     type: ClassVar[str] = "job_completed"
     job: str
     result: dict[str, Any] | None = None
+    deleted: list[str] = field(default_factory=list)  # variables a script job removed
 
 
 @dataclass(frozen=True)

@@ -112,10 +112,11 @@ class ExecutableProcess:
             self._upstream[join.id] = cached
         return cached
 
-    def chain_after(self, node_id: str, *, limit: int = 10) -> tuple[str, ...]:
+    def chain_after(self, node_id: str, *, limit: int = 10, scripts: bool = False) -> tuple[str, ...]:
         """The service tasks that will certainly run next, in order, once `node_id` completes:
         followed along single unconditional sequence flows, through flow nodes that only pass
-        the token or run a script inline, and stopping at anything that waits, branches or
+        the token or run a script inline (or taking script tasks as links too, when scripts run
+        as jobs), and stopping at anything that waits, branches or
         joins. The Celery layer sends such a run out as one chain; if the instance goes another
         way after all (a failure, a cancel), the links it did not reach find no job and do
         nothing, so the prediction can only save messages, never change what runs."""
@@ -136,6 +137,8 @@ class ExecutableProcess:
             seen.add(nxt.id)
             if nxt.kind is Kind.SERVICE_TASK and getattr(nxt, "plugin", None):
                 found.append(nxt.id)
+            elif nxt.kind is Kind.SCRIPT_TASK and scripts:
+                found.append(nxt.id)  # scripts run as jobs: they are links too
             elif nxt.kind not in (Kind.SCRIPT_TASK, Kind.TASK, Kind.MANUAL_TASK, Kind.INTERMEDIATE_THROW_EVENT):
                 break
             current = nxt

@@ -10,6 +10,7 @@ from __future__ import annotations
 from orchestrator.bpmn.model import FlowNode, ScriptTask as ScriptTaskNode
 from orchestrator.errors import BatonError
 from orchestrator.runtime.behaviors.base import Behavior
+from orchestrator.runtime.commands import RunScriptTask
 from orchestrator.runtime.context import StepContext, Token
 
 
@@ -17,6 +18,16 @@ class ScriptTask(Behavior):
     def enter(self, ctx: StepContext, token: Token, node: FlowNode) -> None:
         assert isinstance(node, ScriptTaskNode)
         ctx.record("started", node, token)
+        if ctx.script_jobs:
+            try:
+                ctx.exe.script(node)  # a script that cannot compile fails here, not on a worker
+            except BatonError as exc:
+                ctx.fail_script(token, node, exc)
+                return
+            job = ctx.new_id()
+            ctx.wait(token, job)
+            ctx.emit(RunScriptTask(job=job, token=token["id"], element=node.id))
+            return
         try:
             compiled = ctx.exe.script(node)
             result = ctx.exe.sandbox.run_script(compiled, ctx.decoded_variables())

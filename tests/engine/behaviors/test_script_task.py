@@ -67,3 +67,24 @@ def test_a_script_in_groovy_fails_when_reached():
     result = m.engine().start()
     [incident] = [c for c in result.commands if isinstance(c, OpenIncident)]
     assert incident.element == "g" and "groovy" in incident.message
+
+
+def test_with_script_jobs_the_engine_asks_for_the_script_and_applies_its_result():
+    from orchestrator.runtime.commands import RunScriptTask
+    from orchestrator.runtime.events import JobCompleted
+
+    engine = _one_script("total = price * qty\ndel scratch").engine(script_jobs=True)
+    first = engine.start({"price": 3, "qty": 4, "scratch": 1})
+    [command] = [c for c in first.commands if isinstance(c, RunScriptTask)]
+    assert command.element == "s" and first.state["variables"] == {"price": 3, "qty": 4, "scratch": 1}
+    outcome = engine.execute_script("s", {"price": 3, "qty": 4, "scratch": 1})
+    done = engine.handle(first.state, JobCompleted(command.job, outcome.set, list(outcome.deleted)))
+    assert done.status == "completed"
+    assert done.state["variables"] == {"price": 3, "qty": 4, "total": 12}
+
+
+def test_with_script_jobs_a_script_that_cannot_compile_fails_in_the_step():
+    engine = _one_script("import os").engine(script_jobs=True)
+    result = engine.start()
+    [incident] = [c for c in result.commands if isinstance(c, OpenIncident)]
+    assert incident.element == "s" and "import" in incident.message
