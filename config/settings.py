@@ -89,6 +89,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 # Seconds a connection is kept between requests (0: close after each); pooled set-ups raise it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No statement waits for a lock or runs for long: a worker that would, fails fast and the
+    # task retries the transaction (not a business retry) instead of piling up behind it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={env.int('BATON_DB_LOCK_TIMEOUT_MS', default=5000)} "
+        f"-c statement_timeout={env.int('BATON_DB_STATEMENT_TIMEOUT_MS', default=30000)}"
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # With persistent connections, check one still works before reusing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)

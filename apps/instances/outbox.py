@@ -15,10 +15,11 @@ from apps.instances.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 
-def add(task_name: str, kwargs: dict[str, Any], *, queue: str, task_id: str | None = None) -> OutboxMessage:
+def add(task_name: str, kwargs: dict[str, Any], *, queue: str, task_id: str | None = None,
+        options: dict[str, Any] | None = None) -> OutboxMessage:
     """Write a message in the current transaction; it is published once the transaction commits."""
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs, queue=queue,
-                                           task_id=task_id or str(uuid.uuid4()))
+                                           task_id=task_id or str(uuid.uuid4()), options=options or {})
     transaction.on_commit(lambda: _publish_soon(message.pk))
     return message
 
@@ -35,13 +36,14 @@ def add_canvas(kind: str, links: list[dict[str, Any]], *, callback: dict[str, An
 
 def _signature(app, link: dict[str, Any]):
     return app.signature(link["task"], kwargs=link["kwargs"], immutable=True).set(
-        queue=link["queue"], **({"task_id": link["task_id"]} if link.get("task_id") else {}))
+        queue=link["queue"], **({"task_id": link["task_id"]} if link.get("task_id") else {}),
+        **link.get("options", {}))
 
 
 def _send(app, message: OutboxMessage, producer) -> None:
     if not message.task_name.startswith(CANVAS_PREFIX):
         app.send_task(message.task_name, kwargs=message.kwargs, task_id=message.task_id, queue=message.queue,
-                      producer=producer)
+                      producer=producer, **message.options)
         return
     from celery import chain, chord
 

@@ -23,6 +23,8 @@ class RetryPolicy:
     max_attempts: int
     delays: list[float]  # seconds before attempt 2, 3, ...
     queue: str | None = None
+    time_limit: float | None = None
+    soft_time_limit: float | None = None
 
 
 def parse_retry_cycle(cycle: str) -> tuple[int, float]:
@@ -50,10 +52,11 @@ def retry_policy(plugin: str, retry_cycle: str | None = None) -> RetryPolicy:
 
     task = app.tasks.get(plugin)
     queue = getattr(task, "queue", None) if task is not None else None
+    limits = {"time_limit": getattr(task, "time_limit", None), "soft_time_limit": getattr(task, "soft_time_limit", None)}
     if retry_cycle:
         try:
             attempts, delay = parse_retry_cycle(retry_cycle)
-            return RetryPolicy(attempts, [delay] * (attempts - 1), queue)
+            return RetryPolicy(attempts, [delay] * (attempts - 1), queue, **limits)
         except ValueError:
             pass  # validated at deploy time; fall back to the plugin's policy
     attempts = settings.BATON_JOB_ATTEMPTS
@@ -67,4 +70,5 @@ def retry_policy(plugin: str, retry_cycle: str | None = None) -> RetryPolicy:
             base = float(backoff) if not isinstance(backoff, bool) else 1.0
         maximum = float(getattr(task, "retry_backoff_max", maximum) or maximum)
         jitter = bool(getattr(task, "retry_jitter", True))
-    return RetryPolicy(attempts, backoff_delays(attempts, base=base, maximum=maximum, jitter=jitter, seed=plugin), queue)
+    return RetryPolicy(attempts, backoff_delays(attempts, base=base, maximum=maximum, jitter=jitter, seed=plugin), queue,
+                       **limits)

@@ -290,7 +290,10 @@ def job_begin(*, job_id: str) -> Job | None:
             return None
         job.state = JobState.STARTED
         job.started_at = job.heartbeat_at = now
-        job.lease_expires_at = now + timedelta(seconds=settings.BATON_JOB_LEASE_SECONDS)
+        # Past its hard time limit the worker process is killed: a lease a minute longer than
+        # that proves the job lost, without heartbeats.
+        lease = (job.time_limit + 60) if job.time_limit else settings.BATON_JOB_LEASE_SECONDS
+        job.lease_expires_at = now + timedelta(seconds=lease)
         job.save(update_fields=["state", "attempt", "started_at", "heartbeat_at", "lease_expires_at"])
     return job
 
@@ -473,6 +476,8 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
             instance=instance, kind=JobKind.SERVICE, engine_job=command.job, element_id=command.element,
             task_name=command.plugin, queue=command.queue or policy.queue or PLUGINS_QUEUE, inputs=command.inputs,
             max_attempts=policy.max_attempts, retry_delays=policy.delays,
+            time_limit=command.time_limit or policy.time_limit,
+            soft_time_limit=command.soft_time_limit or policy.soft_time_limit,
         )
     if isinstance(command, RunScriptTask):
         planned = (Job.objects.select_for_update()
@@ -536,7 +541,8 @@ def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -
     following = engine_for(instance.definition_id).exe.chain_after(head.element_id, limit=settings.BATON_CHAIN_LENGTH,
                                                                    scripts=True)
     if not following:
-        outbox.add(JOB_TASK, {"job_id": str(head.pk)}, queue=head.queue or PLUGINS_QUEUE, task_id=str(head.pk))
+        outbox.add(JOB_TASK, {"job_id": str(head.pk)}, queue=head.queue or PLUGINS_QUEUE, task_id=str(head.pk),
+                   options=_job_options(head))
         return
     links = [head]
     nodes = engine_for(instance.definition_id).process.flow_nodes
@@ -550,13 +556,25 @@ def _send_jobs(instance: ProcessInstance, jobs: list[Job], result: StepResult) -
             instance=instance, kind=JobKind.SERVICE, element_id=element, task_name=node.plugin,  # type: ignore[attr-defined]
             queue=node.queue or policy.queue or PLUGINS_QUEUE,  # type: ignore[attr-defined]
             max_attempts=policy.max_attempts, retry_delays=policy.delays, state=JobState.PLANNED,
+            time_limit=node.time_limit or policy.time_limit,  # type: ignore[attr-defined]
+            soft_time_limit=node.soft_time_limit or policy.soft_time_limit,  # type: ignore[attr-defined]
         ))
     outbox.add_canvas("chain", [_link(job) for job in links])
 
 
 def _link(job: Job) -> dict[str, Any]:
     return {"task": JOB_TASK, "kwargs": {"job_id": str(job.pk)}, "task_id": str(job.pk),
-            "queue": job.queue or PLUGINS_QUEUE}
+            "queue": job.queue or PLUGINS_QUEUE, "options": _job_options(job)}
+
+
+def _job_options(job: Job) -> dict[str, float]:
+    """The job's own time limits as Celery options: a time-out is a failed attempt."""
+    options = {}
+    if job.time_limit:
+        options["time_limit"] = job.time_limit
+    if job.soft_time_limit:
+        options["soft_time_limit"] = job.soft_time_limit
+    return options
 
 
 def _mark_dispatched(job: Job, now) -> None:
@@ -571,7 +589,8 @@ def _dispatch(job: Job) -> None:
     """Send one job on its own (a retry, a re-dispatch, a job held while suspended)."""
     _mark_dispatched(job, timezone.now())
     job.save(update_fields=["redispatches", "last_error"])
-    outbox.add(JOB_TASK, {"job_id": str(job.pk)}, queue=job.queue or PLUGINS_QUEUE, task_id=str(job.pk))
+    outbox.add(JOB_TASK, {"job_id": str(job.pk)}, queue=job.queue or PLUGINS_QUEUE, task_id=str(job.pk),
+               options=_job_options(job))
 
 
 def _fail_job(instance: ProcessInstance, job: Job, error: str, *, now, traceback: str = "") -> None:

@@ -60,7 +60,7 @@ _SPIFF = {
     "messagePayload": UNSUPPORTED,
 }
 
-_BATON = {"task": MAPPED, "queue": MAPPED, "resultVariable": MAPPED}
+_BATON = {"task": MAPPED, "queue": MAPPED, "resultVariable": MAPPED, "timeLimit": MAPPED, "softTimeLimit": MAPPED}
 
 _TABLES = {ns.CAMUNDA: _CAMUNDA, ns.ACTIVITI: _CAMUNDA, ns.FLOWABLE: _CAMUNDA,
            ns.ZEEBE: _ZEEBE, ns.SPIFF: _SPIFF, ns.BATON: _BATON}

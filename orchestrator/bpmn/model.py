@@ -213,6 +213,8 @@ class ServiceTask(Activity):
     result_variable: str | None = None
     queue: str | None = None
     retry_cycle: str | None = None
+    time_limit: float | None = None  # baton:timeLimit, seconds (hard)
+    soft_time_limit: float | None = None  # baton:softTimeLimit, seconds
 
 
 @dataclass(frozen=True)

@@ -467,8 +467,22 @@ class _Reader:
             inputs=frozen_mapping(inputs) if inputs is not None else None,
             result_variable=result_variable or _camunda_attr(el, "resultVariable"),
             queue=el.get(ns.q(ns.BATON, "queue")),
+            time_limit=self._seconds(el, "timeLimit"), soft_time_limit=self._seconds(el, "softTimeLimit"),
             retry_cycle=_text(retry[0]).strip() if retry and _text(retry[0]) else None,
         )
+
+    def _seconds(self, el: Element, name: str) -> float | None:
+        value = el.get(ns.q(ns.BATON, name))
+        if value is None:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if seconds <= 0:
+            self.problem(f"baton:{name} must be a positive number of seconds, not {value!r}", el)
+            return None
+        return seconds
 
     def _user_task(self, el: Element, scope: str | None) -> UserTask:
         base = self._base(el, scope, Kind.USER_TASK)

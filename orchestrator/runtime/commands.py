@@ -33,6 +33,8 @@ class RunServiceTask(Command):
     inputs: dict[str, Any] | None = None
     queue: str | None = None
     retry_cycle: str | None = None
+    time_limit: float | None = None
+    soft_time_limit: float | None = None
 
 
 @dataclass(frozen=True)

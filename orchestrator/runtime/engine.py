@@ -117,6 +117,12 @@ class Engine:
         ignored = handler(ctx, event)
         if ignored is not None:
             return StepResult(state=state, ignored=ignored)
+        if isinstance(event, (SetVariables, Cancel)):
+            # Neither moves a token, so neither runs queued work: callers may apply them where
+            # no user code may run (the web process), and the next step carries on as before.
+            state["queue"] = list(state["queue"])
+            return StepResult(state=state, commands=ctx.commands, history=ctx.history,
+                              changed_variables=ctx.changed, deleted_variables=ctx.deleted)
         return self._run(ctx)
 
     # -- events ----------------------------------------------------------------------------------

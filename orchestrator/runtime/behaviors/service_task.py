@@ -30,4 +30,5 @@ class ServiceTask(Behavior):
         job = ctx.new_id()
         ctx.wait(token, job)
         ctx.emit(RunServiceTask(job=job, token=token["id"], element=node.id, plugin=node.plugin, inputs=inputs,
-                                queue=node.queue, retry_cycle=node.retry_cycle))
+                                queue=node.queue, retry_cycle=node.retry_cycle, time_limit=node.time_limit,
+                                soft_time_limit=node.soft_time_limit))

@@ -194,3 +194,17 @@ def test_chain_after_stops_at_joins_conditions_and_waits():
     m2 = Model().start().service("a", "p").service("b", "p").end()
     m2.chain("start", "a").flow("a", "b", "x > 1").chain("b", "end")
     assert m2.engine().exe.chain_after("a") == ()
+
+
+def test_set_variables_runs_no_queued_work_so_it_is_safe_where_no_user_code_may_run():
+    model = _chain(5)
+    engine = model.engine(chunk_steps=3)
+    first = engine.start({"x": 0})
+    assert first.more_work
+    changed = engine.handle(first.state, SetVariables(set={"note": "hi"}))
+    assert changed.steps == 0 and changed.state["queue"] == first.state["queue"]
+    assert changed.state["variables"]["x"] == first.state["variables"]["x"]
+    finished = engine.handle(changed.state, Continue())
+    while finished.more_work:
+        finished = engine.handle(finished.state, Continue())
+    assert finished.state["variables"] == {"x": 5, "note": "hi"}
