@@ -190,6 +190,9 @@ BATON_RETRY_BACKOFF_MAX = env.float("BATON_RETRY_BACKOFF_MAX", default=600.0)
 BATON_DISPATCH_LEASE_SECONDS = env.int("BATON_DISPATCH_LEASE_SECONDS", default=300)
 # A started job whose lease ran out (past the hard time limit plus a margin) is taken as lost.
 BATON_JOB_LEASE_SECONDS = env.int("BATON_JOB_LEASE_SECONDS", default=env.int("CELERY_TASK_TIME_LIMIT", default=300) + 60)
+# Variables (and nested keys) whose names match this are masked in the admin, the API and logs.
+BATON_SECRET_PATTERN = env.str("BATON_SECRET_PATTERN", default="password|passwd|token|secret|authorization|api[_-]?key")
+
 # Longest run of consecutive service tasks sent ahead as one Celery chain.
 BATON_CHAIN_LENGTH = env.int("BATON_CHAIN_LENGTH", default=10)
 # How often the reconciler may re-dispatch one job before it opens an incident instead.
