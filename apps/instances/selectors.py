@@ -4,7 +4,8 @@ The CLI (`manage.py start`, `manage.py instance`) and the API both print `instan
 the two can never disagree about what an instance looks like:
 
     {"id": 42, "definition": {"key": "order", "version": 3}, "state": "running",
-     "suspended": false, "business_key": "A-17", "variables": {"qty": 2, "due": {"$type": "date", "value": "2024-05-01"}},
+     "suspended": false, "business_key": "A-17",
+     "variables": {"qty": 2, "due": {"$type": "date", "value": "2024-05-01"}},
      "active": [{"id": "review", "type": "userTask"}],
      "incidents": [{"id": 7, "element": "charge", "message": "..."}],
      "started_at": "2024-05-01T12:00:00.123456Z", "ended_at": null}
@@ -34,7 +35,9 @@ from apps.instances.models import (
 )
 from orchestrator.runtime.variables import TYPE_KEY
 
-# Job states in which a job is still automated work: a worker has it or will get it.
+# Job states in which a job is still automated work: a worker has it or will get it. A chain link
+# planned ahead is not counted: it becomes work only when the engine reaches its element, and
+# whatever gets the engine there is itself work (a queue, an event, an unfinished job).
 UNFINISHED_JOB_STATES = (JobState.PENDING, JobState.DISPATCHED, JobState.STARTED, JobState.RETRY)
 
 
