@@ -33,11 +33,25 @@ away, so every condition and every event is a free choice):
 - end events consume; terminate, error and cancel end events empty the scope; a link throw
   event jumps to the outgoing flows of the catch event with the same link name;
 - a successor in which one flow would hold more than `TOKEN_CAP` tokens is not explored (two
-  tokens on one flow is already reported), and the whole check stops after `max_states` states.
-  Every state explored is really reachable, so what is reported is true; a check cut short just
-  reports less (`SoundnessReport.complete` says so).
+  tokens on one flow is already reported: loops stay finite), and the whole check stops after
+  `max_states` states. Every state explored is really reachable, so what is reported is true; a
+  check cut short just reports less (`SoundnessReport.complete` says so; no warning is added).
 
-Unreachable nodes are found on the flow graph alone: start events are reached, a node is reached
+The exploration is breadth-first (each finding has a shortest trace, which names the choice
+behind a deadlock) with a partial-order reduction (`_reduced`): parallel branches are not tried
+in every interleaving, so thirty of them cost thirty steps, not 2**30 states.
+
+Reporting, so that one mistake gives one warning:
+
+- a finding at a node after one already reported is its echo, and is dropped; so is a deadlock
+  at a join after a reported lack of synchronisation, and an inclusive join stuck behind a stuck
+  parallel join;
+- tokens that meet only before exclusive gateways and none or terminate end events are harmless
+  (ending a path twice changes nothing), so a merge right before the end is not reported.
+
+Unreachable nodes are found on the flow graph alone (a node without incoming flow is also an
+error of `validation`; here it is one warning among those it makes unreachable): start events are
+reached, a node is reached
 through a sequence flow from a reached node, boundary events with their activity, the start of a
 sub-process (or its nodes without incoming flow) with the sub-process, link catch events with a
 link throw event of the same name. Event sub-processes, compensation handlers, event-based
@@ -81,7 +95,7 @@ NO_SYNC_NODE = (
 )
 REPEATED_TOKEN = (
     "{source} can send a second token along flow {flow} before {target} has taken the first, so "
-    "{target} and what follows run more than once"
+    "{target} can run twice at once and nothing after it waits for both tokens"
 )
 UNREACHABLE_NO_INCOMING = "{node} can never be reached: no sequence flow leads to it and it is not a start event"
 UNREACHABLE_FROM = (
@@ -101,6 +115,8 @@ REASON_UNREACHABLE = "{node} can never be reached"
 REASON_NEVER_MARKED = "no run of the process ever passes a token on from {node}"
 
 State = bytes  # the number of tokens on each place of a net, by place index
+_Exit = tuple[tuple[int, ...], "str | None"]  # places a node fills, and the boundary event it left by
+_Firing = tuple["_Transition", tuple[int, ...]]  # a transition and the places it takes tokens from
 
 _ABORTING_END_EVENTS = frozenset({EventType.TERMINATE, EventType.ERROR, EventType.CANCEL})
 # Running these twice changes nothing anyone can see: a merge followed only by them is harmless.
@@ -132,8 +148,12 @@ def check_soundness(process: Process, *, max_states: int = DEFAULT_MAX_STATES) -
     return list(soundness_report(process, max_states=max_states).problems)
 
 
-def soundness_report(process: Process, *, max_states: int = DEFAULT_MAX_STATES) -> SoundnessReport:
-    """`check_soundness`, plus the number of states explored and whether the bound was hit."""
+def soundness_report(process: Process, *, max_states: int = DEFAULT_MAX_STATES, reduce: bool = True) -> SoundnessReport:
+    """`check_soundness`, plus the number of states explored and whether the bound was hit.
+
+    `reduce=False` tries every interleaving of parallel branches: the same findings, far more
+    states; it is there to check the reduction against.
+    """
     reachable = reachable_nodes(process)
     problems = list(_unreachable_problems(process, reachable))
     nets = [net for net in (_build_net(process, scope) for scope in _scopes_to_explore(process, reachable)) if net]
@@ -142,7 +162,7 @@ def soundness_report(process: Process, *, max_states: int = DEFAULT_MAX_STATES) 
     remaining, states, complete = max_states, 0, True
     for position, (net, initial) in enumerate(runs):
         budget = max(1, remaining // (len(runs) - position))
-        exploration = _explore(net, initial, budget)
+        exploration = _explore(net, initial, budget, reduce=reduce)
         explorations.setdefault(net.scope, []).append(exploration)
         remaining -= len(exploration.parents)
         states += len(exploration.parents)
@@ -214,8 +234,9 @@ def _is_link(node: FlowNode, kind: Kind) -> bool:
 
 
 def _link_name(node: FlowNode) -> str | None:
-    assert isinstance(node, Event)
-    return node.event_definitions[0].link_name or node.name
+    """The link a link event throws to or catches (its definition's name, else the event's)."""
+    definitions = node.event_definitions if isinstance(node, Event) else ()
+    return (definitions[0].link_name if definitions else None) or node.name
 
 
 def _link_targets(process: Process, node: FlowNode) -> Iterator[str]:
@@ -319,7 +340,9 @@ def _scopes_to_explore(process: Process, reachable: frozenset[str]) -> list[str]
     scopes = [""]
     for scope in process.scopes:
         owner = process.flow_nodes.get(scope)
-        if owner is not None and owner.kind.is_scope and owner.kind is not Kind.AD_HOC_SUB_PROCESS and scope in reachable:
+        if owner is None or scope not in reachable:
+            continue
+        if owner.kind.is_scope and owner.kind is not Kind.AD_HOC_SUB_PROCESS:
             scopes.append(scope)
     return scopes
 
@@ -335,48 +358,57 @@ def _build_net(process: Process, scope: str) -> _Net | None:
     nodes = _net_nodes(process, scope)
     if not nodes or any(n.kind is Kind.COMPLEX_GATEWAY for n in nodes):
         return None
-    node_ids = {n.id for n in nodes}
-    exits = node_ids | {b for n in nodes for b in process.boundary_events.get(n.id, ())}
-    flows = [f for f in process.sequence_flows.values() if f.source in exits and f.target in node_ids]
     entries = _entry_nodes(process, scope)
-    places = [f.id for f in flows] + [f"@{n}" for n in entries]
-    targets = [f.target for f in flows] + entries
+    places, targets = _places_of(process, nodes, entries)
     index = {place: i for i, place in enumerate(places)}
     inputs: dict[str, list[int]] = {n.id: [] for n in nodes}
     for i, target in enumerate(targets):
         inputs[target].append(i)
-    outputs = {n.id: _choices(process, n, index) for n in nodes}
-    successors = _place_successors(targets, outputs)
+    exits = {n.id: _choices(process, n, index) for n in nodes}
+    successors = [frozenset(p for outs, _ in exits[target] for p in outs) for target in targets]
     reach = tuple(_closure(p, successors, targets, avoid=None) for p in range(len(places)))
-    merges = {
-        place: node.id for node in nodes for place in inputs[node.id]
-        if len(inputs[node.id]) > 1 and node.kind is not Kind.END_EVENT and not _is_join(node)
-    }
-    transitions = [t for n in nodes for t in _transitions(process, n, inputs[n.id], outputs[n.id], successors, targets)]
+    transitions = [t for n in nodes for t in _transitions(n, inputs[n.id], exits[n.id], successors, targets)]
     consumers: list[list[_Transition]] = [[] for _ in places]
     for transition in transitions:
         for place in transition.inputs:
             consumers[place].append(transition)
-    initials = _initial_states(process, entries, index, len(places))
+    merges = {p: n.id for n in nodes if _is_merge(n, inputs[n.id]) for p in inputs[n.id]}
     inclusive_inputs = {p for t in transitions if t.join is _Join.INCLUSIVE for p in t.inputs}
     return _Net(
-        process=process, scope=scope, places=tuple(places), targets=tuple(targets),
-        consumers=tuple(tuple(c) for c in consumers), initials=tuple(i for i in initials if any(i)),
+        process=process, scope=scope, places=places, targets=targets,
+        consumers=tuple(tuple(c) for c in consumers), initials=_initial_states(process, entries, index),
         merges=tuple(merges.get(p) for p in range(len(places))), reach=reach,
         reach_nodes=tuple(frozenset(targets[q] for q in r) for r in reach),
         tame=tuple(not (r & inclusive_inputs) for r in reach),
     )
 
 
-def _initial_states(process: Process, entries: list[str], index: Mapping[str, int], size: int) -> tuple[State, ...]:
+def _places_of(process: Process, nodes: list[FlowNode], entries: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The places of a scope's net and the node each leads to: its sequence flows (those leaving
+    a node or a boundary event of the scope), then one entry place per start."""
+    node_ids = {n.id for n in nodes}
+    sources = node_ids | {b for n in nodes for b in process.boundary_events.get(n.id, ())}
+    flows = [f for f in process.sequence_flows.values() if f.source in sources and f.target in node_ids]
+    places = tuple(f.id for f in flows) + tuple(f"@{n}" for n in entries)
+    return places, tuple(f.target for f in flows) + tuple(entries)
+
+
+def _is_merge(node: FlowNode, inputs: list[int]) -> bool:
+    """A node that passes on each of several incoming tokens on its own, and does something."""
+    return len(inputs) > 1 and node.kind is not Kind.END_EVENT and not _is_join(node)
+
+
+def _initial_states(process: Process, entries: list[str], index: Mapping[str, int]) -> tuple[State, ...]:
     """Each start event starts an instance of its own; without one, every entry starts together."""
+    if not entries:
+        return ()
     if any(process.flow_nodes[n].kind is Kind.START_EVENT for n in entries):
         groups = [[n] for n in entries]
     else:
         groups = [entries]
     states = []
     for group in groups:
-        state = bytearray(size)
+        state = bytearray(len(index))
         for node in group:
             state[index[f"@{node}"]] = 1
         states.append(bytes(state))
@@ -387,8 +419,8 @@ def _is_join(node: FlowNode) -> bool:
     return node.kind in (Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY)
 
 
-def _transitions(process: Process, node: FlowNode, inputs: list[int], outputs: list[tuple[tuple[int, ...], str | None]],
-                 successors: list[frozenset[int]], targets: list[str]) -> list[_Transition]:
+def _transitions(node: FlowNode, inputs: list[int], outputs: list[_Exit],
+                 successors: list[frozenset[int]], targets: tuple[str, ...]) -> list[_Transition]:
     """A join is one transition over all its inputs; any other node one per input.
 
     Aborting end events disable everything else and inclusive joins depend on tokens far
@@ -411,18 +443,16 @@ def _transitions(process: Process, node: FlowNode, inputs: list[int], outputs: l
     ]
 
 
-def _waits_for(join: str, inputs: list[int], successors: list[frozenset[int]], targets: list[str]) -> Mapping[int, frozenset[int]]:
+def _waits_for(join: str, inputs: list[int], successors: list[frozenset[int]],
+               targets: tuple[str, ...]) -> Mapping[int, frozenset[int]]:
     """For each place, the join's inputs a token there can still reach without passing the join."""
     wanted = frozenset(inputs)
     table = {p: _closure(p, successors, targets, avoid=join) & wanted for p in range(len(targets))}
     return MappingProxyType({p: reached for p, reached in table.items() if reached})
 
 
-def _place_successors(targets: list[str], outputs: dict[str, list[tuple[tuple[int, ...], str | None]]]) -> list[frozenset[int]]:
-    return [frozenset(p for outs, _ in outputs[target] for p in outs) for target in targets]
-
-
-def _closure(start: int, successors: list[frozenset[int]], targets: list[str], *, avoid: str | None) -> frozenset[int]:
+def _closure(start: int, successors: list[frozenset[int]], targets: tuple[str, ...], *,
+             avoid: str | None) -> frozenset[int]:
     """Places reachable from `start` (itself included), not passing through the node `avoid`."""
     seen = {start}
     stack = [start]
@@ -440,10 +470,10 @@ def _closure(start: int, successors: list[frozenset[int]], targets: list[str], *
 # -- what each kind of node may produce ----------------------------------------------------------
 
 
-def _choices(process: Process, node: FlowNode, index: Mapping[str, int]) -> list[tuple[tuple[int, ...], str | None]]:
+def _choices(process: Process, node: FlowNode, index: Mapping[str, int]) -> list[_Exit]:
     """Every set of places the node may fill when it fires, with the boundary event it went through."""
     base = [(outs, None) for outs in _normal_exits(process, node, index)]
-    extra: list[tuple[tuple[int, ...], str | None]] = []
+    extra: list[_Exit] = []
     if isinstance(node, Activity):
         for boundary_id in process.boundary_events.get(node.id, ()):
             boundary = process.flow_nodes.get(boundary_id)
@@ -536,7 +566,7 @@ class _Exploration:
     complete: bool = True
 
 
-def _explore(net: _Net, initial: State, budget: int) -> _Exploration:
+def _explore(net: _Net, initial: State, budget: int, *, reduce: bool = True) -> _Exploration:
     """Breadth-first over reachable states, so that each finding comes with a shortest trace."""
     run = _Exploration(parents={initial: None}, depths={initial: 0})
     seen_sync: set[tuple[str | None, int | None]] = set()
@@ -550,14 +580,17 @@ def _explore(net: _Net, initial: State, budget: int) -> _Exploration:
         if not enabled:
             _note_dead(net, state, marked, run)
             continue
-        reduced = _reduced(net, state, marked, enabled, seen_sync)
+        reduced = _reduced(net, state, marked, enabled, seen_sync) if reduce else []
         firing = reduced if reduced and _may_reduce(reduced, state, depth, run) else enabled
         for transition, taken in firing:
             for choice, successor in _fire(transition, state, taken):
                 work += 1
+                if work > budget * WORK_PER_STATE:
+                    run.complete = False
+                    return run
                 if successor is None or successor in run.parents:
                     continue
-                if len(run.parents) >= budget or work > budget * WORK_PER_STATE:
+                if len(run.parents) >= budget:
                     run.complete = False
                     return run
                 run.parents[successor] = _Step(state, transition, choice)
@@ -572,8 +605,8 @@ def _marked(state: State) -> list[int]:
     return [place for place, count in enumerate(state) if count]
 
 
-def _reduced(net: _Net, state: State, marked: list[int], enabled: list[tuple[_Transition, tuple[int, ...]]],
-             seen_sync: set[tuple[str | None, int | None]]) -> list[tuple[_Transition, tuple[int, ...]]]:
+def _reduced(net: _Net, state: State, marked: list[int], enabled: list[_Firing],
+             seen_sync: set[tuple[str | None, int | None]]) -> list[_Firing]:
     """One transition to fire alone, or nothing when every enabled one must be tried.
 
     Parallel branches would otherwise be explored in every interleaving (3**9 states for nine
@@ -602,7 +635,7 @@ def _reduced(net: _Net, state: State, marked: list[int], enabled: list[tuple[_Tr
     return []
 
 
-def _may_reduce(firing: list[tuple[_Transition, tuple[int, ...]]], state: State, depth: int, run: _Exploration) -> bool:
+def _may_reduce(firing: list[_Firing], state: State, depth: int, run: _Exploration) -> bool:
     """Whether the reduced step leads somewhere and cannot close a cycle.
 
     A step whose every successor is cut off (too many tokens on a flow) would end the
@@ -616,7 +649,7 @@ def _may_reduce(firing: list[tuple[_Transition, tuple[int, ...]]], state: State,
     return not any(successor is not None and run.depths.get(successor, depth + 1) <= depth for successor in successors)
 
 
-def _enabled(net: _Net, state: State, marked: list[int]) -> Iterator[tuple[_Transition, tuple[int, ...]]]:
+def _enabled(net: _Net, state: State, marked: list[int]) -> Iterator[_Firing]:
     """Each transition that can fire, with the places it takes a token from."""
     joins: set[str] = set()
     for place in marked:
@@ -695,19 +728,31 @@ def _behaviour_problems(net: _Net, runs: list[_Exploration], reachable: frozense
 
 
 def _sync_problems(net: _Net, runs: list[_Exploration]) -> tuple[list[Problem], set[str]]:
-    """One warning per root cause: a finding downstream of one already reported is its echo."""
+    """One warning per root cause: a finding after one already reported is its echo.
+
+    Findings are taken upstream first (then in breadth-first order), so that the root cause is
+    the one reported whichever order the exploration met them in. Two tokens on one flow into a
+    merge found not to synchronise are that merge's story, told once.
+    """
+    events = [event for run in runs for event in run.sync]
+    merges = {event.node for event in events if event.node}
+    events = [e for e in events if e.node or net.targets[e.places[0]] not in merges]
+    culprits = {id(e): e.node or _source_node(net, e.places[0]) for e in events}
+    downstream = {c: net.downstream(c) for c in culprits.values() if c is not None}
+
+    def upstream_of(culprit: str | None) -> int:
+        """How many other culprits come strictly before this one on the flow graph."""
+        return sum(1 for c, after in downstream.items() if c != culprit and culprit in after and c not in downstream.get(culprit, ()))
+
     problems: list[Problem] = []
     covered: set[str] = set()
-    events = sorted((event for run in runs for event in run.sync), key=lambda e: e.depth)
-    for event in events:
-        culprit = event.node or _source_node(net, event.places[0])
+    for event in sorted(events, key=lambda e: (upstream_of(culprits[id(e)]), e.depth)):
+        culprit = culprits[id(event)]
         runs_twice = event.node or net.targets[event.places[0]]
-        if culprit is None or culprit in covered:
-            continue
-        if _harmless(net, runs_twice):
+        if culprit is None or culprit in covered or _harmless(net, runs_twice):
             continue
         covered.add(culprit)
-        covered.update(net.downstream(culprit))
+        covered.update(downstream[culprit])
         problems.append(_warning(net.process, culprit, _sync_message(net, event, culprit)))
     return problems, covered
 
@@ -726,7 +771,9 @@ def _side_effect_free(node: FlowNode) -> bool:
     if node.kind is Kind.EXCLUSIVE_GATEWAY:
         return True
     allowed = _SIDE_EFFECT_FREE_EVENTS.get(node.kind)
-    return allowed is not None and isinstance(node, Event) and node.event_type in allowed and len(node.event_definitions) <= 1
+    if allowed is None or not isinstance(node, Event):
+        return False
+    return node.event_type in allowed and len(node.event_definitions) <= 1
 
 
 def _sync_message(net: _Net, event: _SyncEvent, culprit: str) -> str:
@@ -737,11 +784,12 @@ def _sync_message(net: _Net, event: _SyncEvent, culprit: str) -> str:
         return template.format(node=_describe(node), flows=_flows(net, event.places))
     target = process.flow_nodes[net.targets[event.places[0]]]
     return REPEATED_TOKEN.format(
-        source=_label(process.flow_nodes[culprit]), flow=repr(net.places[event.places[0]]), target=_label(target),
+        source=_describe(process.flow_nodes[culprit]), flow=repr(net.places[event.places[0]]), target=_label(target),
     )
 
 
-def _deadlock_problems(net: _Net, runs: list[_Exploration], reachable: frozenset[str], covered: set[str]) -> list[Problem]:
+def _deadlock_problems(net: _Net, runs: list[_Exploration], reachable: frozenset[str],
+                       covered: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     reported: set[str] = set()
     for run in runs:
@@ -772,10 +820,12 @@ def _blocked_by_parallel(net: _Net, state: State, transition: _Transition) -> bo
     return any((t := _join_transition(net, node)) is not None and t.join is _Join.PARALLEL for node in stuck)
 
 
-def _deadlock_message(net: _Net, run: _Exploration, state: State, transition: _Transition, reachable: frozenset[str]) -> str:
+def _deadlock_message(net: _Net, run: _Exploration, state: State, transition: _Transition,
+                      reachable: frozenset[str]) -> str:
     arrived = [p for p in transition.inputs if state[p]]
     missing = [p for p in transition.inputs if not state[p]]
-    reason = next(filter(None, (_reason(net, run, state, m) for m in missing)), None) or _fallback_reason(net, run, missing, reachable)
+    reasons = (_reason(net, run, state, m) for m in missing)
+    reason = next(filter(None, reasons), None) or _fallback_reason(net, run, missing, reachable)
     template = DEADLOCK if transition.join is _Join.PARALLEL else INCLUSIVE_DEADLOCK
     return template.format(
         join=_describe(net.process.flow_nodes[transition.node]),
@@ -785,13 +835,13 @@ def _deadlock_message(net: _Net, run: _Exploration, state: State, transition: _T
 
 
 def _reason(net: _Net, run: _Exploration, state: State, missing: int) -> str | None:
-    """The last choice on the way to `state` that could have sent a token towards `missing`."""
+    """The last choice on the way to `state` that sent no token towards `missing` but could have."""
     step = run.parents.get(state)
     while step is not None:
         transition = step.transition
-        for other, outs in enumerate(transition.choices):
-            if other != step.choice and any(missing in net.reach[p] for p in outs):
-                return _choice_reason(net, transition, step.choice, other)
+        leads_there = [any(missing in net.reach[p] for p in outs) for outs in transition.choices]
+        if not leads_there[step.choice] and any(leads_there):
+            return _choice_reason(net, transition, step.choice, leads_there.index(True))
         step = run.parents.get(step.previous)
     return None
 
@@ -835,7 +885,8 @@ def _interrupts(process: Process, boundary_id: str) -> bool:
 
 def _warning(process: Process, element: str, message: str) -> Problem:
     node = process.flow_nodes.get(element)
-    return Problem(message, element=element, line=node.line if node else None, severity=Severity.WARNING, process=process.id)
+    line = node.line if node else None
+    return Problem(message, element=element, line=line, severity=Severity.WARNING, process=process.id)
 
 
 def _label(node: FlowNode) -> str:
