@@ -1,33 +1,44 @@
 """Corpus conformance: the SpiffWorkflow and Camunda models in tests/corpus run to the outcome
 their notes record, adapted to the BPMN 2.0 spec where Baton follows it (see corpus_scenarios).
 
-Each scenario runs on the real engine and sandbox, started where `simulate` starts it, with
-service tasks answered from the scenario's mocks the way `simulate` answers them. Running the
-engine directly lets the test see every incident, the inputs each service task was given, and
-the open tasks between two completions. The table of results is printed at the end of the
+Each scenario runs through `Simulation`, the in-process runner behind `simulate`: the real
+engine and sandbox, started where `simulate` starts it, service tasks answered from the
+scenario's mocks (or failed with the scenario's business error), messages kept until something
+waits for them, signals broadcast, and a virtual clock that fires due timers when the scenario
+advances it. The engine is wrapped so that the test also sees every command it gave (the
+inputs each service task was given, the messages, signals and escalations it sent out); the
+open tasks are checked between actions. The table of results is printed at the end of the
 session by the hook in conftest.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from orchestrator.bpmn.model import Definitions, Process
+from orchestrator.bpmn.model import Definitions, Kind, Process
 from orchestrator.bpmn.parser import parse_file
-from orchestrator.runtime.commands import RunServiceTask
+from orchestrator.bpmn.validation import validate
+from orchestrator.errors import BatonError
+from orchestrator.runtime.commands import BroadcastSignal, Command, Escalate, RunServiceTask, SendMessage
 from orchestrator.runtime.engine import Engine, EngineOptions, StepResult
-from orchestrator.runtime.events import EngineEvent, JobCompleted, JobFailed
-from orchestrator.runtime.simulator import choose_start_event
+from orchestrator.runtime.simulator import (
+    AdvanceTime, SendMessageAction, SendSignalAction, Simulation, choose_start_event,
+)
 from orchestrator.runtime.state import Phase
 from orchestrator.runtime.variables import decode_variables
-from tests.engine.builder import completed_ids, waiting_jobs
-from tests.engine.corpus_scenarios import REPORT_KEY, SCENARIOS, Complete, Mock, Scenario, Waiting
+from tests.engine.corpus_scenarios import (
+    REPORT_KEY, SCENARIOS, Advance, BusinessError, Complete, Message, Mock, Scenario, Signal, Waiting,
+)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+START_TIME = datetime(2030, 1, 7, 9, 0, tzinfo=timezone.utc)
+"""The virtual clock at the start of every run (a Monday morning, UTC)."""
 
 
 @dataclass
@@ -38,12 +49,32 @@ class Run:
     waiting_at: list[str] = field(default_factory=list)
     incidents: list[tuple[str, str]] = field(default_factory=list)  # (element, message), oldest first
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    thrown: list[tuple[str, str | None]] = field(default_factory=list)  # (kind, name or code), in order
     problems: list[str] = field(default_factory=list)  # actions that could not be applied
+
+
+class RecordingEngine(Engine):
+    """The engine, unchanged, keeping every command it gives."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: list[Command] = []
+
+    def handle(self, state: dict[str, Any] | None, event: Any, *, now: datetime | None = None) -> StepResult:
+        result = super().handle(state, event, now=now)
+        self.commands.extend(result.commands)
+        return result
 
 
 @lru_cache(maxsize=None)
 def _definitions(file: str) -> Definitions:
     return parse_file(str(CORPUS / file)).definitions
+
+
+@lru_cache(maxsize=None)
+def _validation_messages(file: str) -> tuple[str, ...]:
+    report = validate(parse_file(str(CORPUS / file)))
+    return tuple(problem.message for problem in (*report.errors, *report.warnings))
 
 
 def _resolve(process: Process, ref: str) -> str:
@@ -62,50 +93,68 @@ def _label(process: Process, node_id: str) -> str:
     return name if node_id.startswith("sid-") and name else node_id
 
 
+def open_tasks(state: dict[str, Any], process: Process) -> list[str]:
+    """The elements a person or a message must act on now: open user tasks, waiting receive tasks."""
+    tokens = state["tokens"]
+    user = [tokens[token]["node"] for token in state["jobs"].values()]
+    receive = [token["node"] for token in tokens.values()
+               if token["phase"] == Phase.WAITING.value and process.flow_nodes[token["node"]].kind is Kind.RECEIVE_TASK]
+    return sorted(user + receive)
+
+
 def run_scenario(scenario: Scenario) -> tuple[Run, Process]:
     definitions = _definitions(scenario.file)
     process_id, start_event = choose_start_event(definitions, scenario.process)
-    engine = Engine.for_definitions(definitions, process_id, options=EngineOptions(chunk_steps=None))
+    engine = RecordingEngine.for_definitions(definitions, process_id, options=EngineOptions(chunk_steps=None))
     process = engine.process
     mocks = {action.plugin: action.result for action in scenario.actions if isinstance(action, Mock)}
+    errors = {action.plugin: action.code for action in scenario.actions if isinstance(action, BusinessError)}
+    # A script's datetime.now() is the wall clock, naive, and the engine reads naive times in UTC:
+    # the wall-clock start is that same naive time, read in UTC, so the two agree in any zone.
+    start = datetime.now().replace(tzinfo=timezone.utc) if scenario.wall_clock else START_TIME
+    simulation = Simulation(engine, mocks, errors, None, start)
     run = Run()
 
-    def step(state: dict[str, Any] | None, event: EngineEvent | None) -> dict[str, Any]:
-        """Apply the event, then answer the service tasks it started until none is left."""
-        pending: list[EngineEvent | None] = [event]
-        while pending:
-            current = pending.pop(0)
-            result: StepResult = (engine.start(scenario.variables, start_event=start_event) if current is None
-                                  else engine.handle(state, current))
-            state = result.state
-            run.completed.extend(completed_ids(result.history))
-            for command in result.commands:
-                if isinstance(command, RunServiceTask):
-                    run.calls.append((command.plugin, command.inputs))
-                    if command.plugin in mocks:
-                        answer = mocks[command.plugin]
-                        pending.append(JobCompleted(command.job, dict(answer) if answer is not None else None))
-                    else:
-                        pending.append(JobFailed(command.job, f"no Mock for plugin {command.plugin!r}"))
-        return state
-
-    state = step(None, None)
+    try:
+        simulation.begin(scenario.variables, start_event)
+    except BatonError as exc:  # the instance cannot start: no state, nothing to act on
+        run.state = "refused"
+        run.incidents = [(exc.element or process.id, exc.message)]
+        return run, process
     for action in scenario.actions:
         if isinstance(action, Complete):
             element = _resolve(process, action.element)
-            jobs = [job for job, node in waiting_jobs(state).items() if node == element]
+            jobs = [job for job, token in simulation.state["jobs"].items()
+                    if simulation.state["tokens"][token]["node"] == element]
             if len(jobs) != 1:
-                open_tasks = sorted(_label(process, n) for n in waiting_jobs(state).values())
-                run.problems.append(f"cannot complete {action.element!r}: the open tasks are {open_tasks}")
+                shown = [_label(process, node) for node in open_tasks(simulation.state, process)]
+                run.problems.append(f"cannot complete {action.element!r}: the open tasks are {shown}")
                 break
-            state = step(state, JobCompleted(jobs[0], dict(action.variables)))
+            simulation.complete(element, dict(action.variables))
         elif isinstance(action, Waiting):
             expected = sorted(_resolve(process, ref) for ref in action.elements)
-            actual = sorted(waiting_jobs(state).values())
+            actual = open_tasks(simulation.state, process)
             if actual != expected:
                 run.problems.append(f"expected open tasks {sorted(action.elements)}, "
                                     f"found {[_label(process, n) for n in actual]}")
+        elif isinstance(action, Message):
+            simulation.apply(SendMessageAction(action.name, dict(action.variables)))
+        elif isinstance(action, Signal):
+            simulation.apply(SendSignalAction(action.name))
+        elif isinstance(action, Advance):
+            simulation.apply(AdvanceTime(action.seconds))
 
+    state = simulation.state
+    for command in engine.commands:
+        if isinstance(command, RunServiceTask):
+            run.calls.append((command.plugin, command.inputs))
+        elif isinstance(command, SendMessage):
+            run.thrown.append(("message", command.name))
+        elif isinstance(command, BroadcastSignal):
+            run.thrown.append(("signal", command.name))
+        elif isinstance(command, Escalate):
+            run.thrown.append(("escalation", command.code))
+    run.completed = list(simulation.completed)
     run.variables = decode_variables(state["variables"])
     run.incidents = [(incident["node"], incident["message"]) for incident in state["incidents"].values()]
     run.waiting_at = sorted(
@@ -164,15 +213,21 @@ def mismatches(scenario: Scenario, run: Run, process: Process) -> list[str]:
         wanted_calls = [(plugin, dict(inputs) if inputs is not None else None) for plugin, inputs in expected.calls]
         if run.calls != wanted_calls:
             found.append(f"service task calls {run.calls}, expected {wanted_calls}")
+    if expected.thrown is not None and run.thrown != list(expected.thrown):
+        found.append(f"sent out {run.thrown}, expected {list(expected.thrown)}")
+    for text in expected.warns:
+        messages = _validation_messages(scenario.file)
+        if not any(text in message for message in messages):
+            found.append(f"validation does not mention {text!r} (it says: {list(messages)})")
     return found
 
 
 def outcome_text(scenario: Scenario, run: Run, process: Process) -> str:
-    if run.state == "failed":
+    if run.state in ("failed", "refused"):
         elements = [node for node, _ in run.incidents]
         wanted = scenario.expected.failed_at
         shown = _resolve(process, wanted) if wanted and _resolve(process, wanted) in elements else elements[0]
-        return f"failed at {_label(process, shown)}"
+        return f"{run.state} at {_label(process, shown)}"
     if run.state == "waiting":
         return "waiting at " + ", ".join(_label(process, node) for node in run.waiting_at) if run.waiting_at \
             else "waiting"
