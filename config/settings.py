@@ -36,10 +36,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # API tokens (`Authorization: Token KEY`; `manage.py drf_create_token USER` makes one).
+    "rest_framework.authtoken",
+    # The OpenAPI 3 schema of the REST API, and the self-hosted Swagger UI assets for /api/v1/docs/.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "apps.plugins",
     "apps.definitions",
     "apps.instances",
+    # Grants: who may read, start, operate, complete or deploy which process.
+    "apps.access",
+    # The REST API under /api/v1/ (and /healthz, /readyz at the root).
+    "apps.api",
 ]
 
 # The stock stack: the admin needs sessions, auth and messages.
@@ -197,6 +206,68 @@ BATON_SECRET_PATTERN = env.str("BATON_SECRET_PATTERN", default="password|passwd|
 BATON_CHAIN_LENGTH = env.int("BATON_CHAIN_LENGTH", default=10)
 # How often the reconciler may re-dispatch one job before it opens an incident instead.
 BATON_MAX_REDISPATCHES = env.int("BATON_MAX_REDISPATCHES", default=5)
+
+# --- REST API (apps/api) ------------------------------------------------------------------------
+
+# Token authentication first, so that an anonymous call is answered 401 with `WWW-Authenticate:
+# Token`; sessions serve the browsable API and the docs page after an admin login. Every endpoint
+# needs an authenticated user; grants (apps.access) decide the rest. One exception handler gives
+# every error one shape. Throttles count in the shared cache (CACHES below).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.UserThrottle", "apps.api.throttling.ScopedActionThrottle"],
+    # Requests per user: "user" for every call, the others for the calls of that scope (on top).
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("BATON_API_RATE_USER", default="3000/min"),
+        "deploy": env.str("BATON_API_RATE_DEPLOY", default="60/min"),
+        "start": env.str("BATON_API_RATE_START", default="1200/min"),
+        "command": env.str("BATON_API_RATE_COMMAND", default="1200/min"),
+    },
+}
+
+# The schema at /api/v1/schema/ and the Swagger UI at /api/v1/docs/, its assets served from our own
+# static files (drf-spectacular-sidecar): no CDN, so the page works without internet access.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Baton API",
+    "DESCRIPTION": "Deploy BPMN 2.0 models, start and operate process instances, work on user tasks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page need a logged-in user, like every other endpoint.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# The shared cache: Redis, so that throttle counts hold across web processes (database 1; Celery
+# results use database 0).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("BATON_CACHE_URL", default="redis://127.0.0.1:6379/1"),
+        # Fail fast when Redis is away: the API answers 503 instead of hanging.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    },
+}
+
+# Seconds an Idempotency-Key is remembered (per user): a retry within it gets the first answer.
+BATON_IDEMPOTENCY_TTL = env.int("BATON_IDEMPOTENCY_TTL", default=24 * 60 * 60)
+
+# Request bodies the API reads: a BPMN upload (up to BATON_MAX_BPMN_BYTES) plus room for the
+# multipart envelope. Bigger bodies are answered 413 with the error shape, before being read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = BATON_MAX_BPMN_BYTES + 64 * 1024
+# Uploaded files up to the same size stay in memory (no temporary file for a BPMN model).
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # --- Celery (read by config/celery.py with namespace CELERY) ------------------------------------
 

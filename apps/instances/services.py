@@ -636,3 +636,48 @@ def _write_history(instance: ProcessInstance, history: list[dict[str, Any]], now
                     state=state, ended_at=now, error=(entry.get("message") or "")[:1000])
     if new_rows:
         FlowNodeInstance.objects.bulk_create(new_rows)
+
+
+# -- claiming user tasks (the API checks who is offered a task; these check its state) ---------------
+
+def user_task_claim(*, task_id: int, user) -> UserTask:
+    """Assign an open user task to `user`. Claiming a task you already hold changes nothing;
+    a task held by someone else is a conflict (they unclaim it first, or an operator does)."""
+    task = UserTask.objects.filter(pk=task_id).only("instance_id").first()
+    if task is None:
+        raise NotFound(f"no user task {task_id}")
+    username = user.get_username()
+    with transaction.atomic():
+        instance = _lock_instance(task.instance_id)
+        task = UserTask.objects.select_for_update().get(pk=task_id)
+        if task.state != UserTaskState.OPEN:
+            raise Conflict(f"user task {task_id} is {task.state}, it cannot be claimed")
+        if task.assignee == username:
+            return task
+        if task.assignee:
+            raise Conflict(f"user task {task_id} is already claimed by {task.assignee}")
+        task.assignee = username
+        task.claimed_at = timezone.now()
+        task.save(update_fields=["assignee", "claimed_at"])
+        _log("claim_task", instance=instance, user=user, user_task=task)
+    return task
+
+
+def user_task_unclaim(*, task_id: int, user=None) -> UserTask:
+    """Make an open, assigned user task unassigned again (offered to its candidates)."""
+    task = UserTask.objects.filter(pk=task_id).only("instance_id").first()
+    if task is None:
+        raise NotFound(f"no user task {task_id}")
+    with transaction.atomic():
+        instance = _lock_instance(task.instance_id)
+        task = UserTask.objects.select_for_update().get(pk=task_id)
+        if task.state != UserTaskState.OPEN:
+            raise Conflict(f"user task {task_id} is {task.state}, it cannot be unclaimed")
+        if not task.assignee:
+            raise Conflict(f"user task {task_id} is not claimed")
+        previous = task.assignee
+        task.assignee = None
+        task.claimed_at = None
+        task.save(update_fields=["assignee", "claimed_at"])
+        _log("unclaim_task", instance=instance, user=user, user_task=task, previous_assignee=previous)
+    return task
