@@ -259,6 +259,11 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     },
 }
+# The embedded single-machine stack has no Redis: BATON_CACHE_URL=locmem:// keeps the cache in each
+# process's memory (throttle counts are then per web process).
+if CACHES["default"]["LOCATION"] == "locmem://":
+    # Django's local-memory cache, which takes no location.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Seconds an Idempotency-Key is remembered (per user): a retry within it gets the first answer.
 BATON_IDEMPOTENCY_TTL = env.int("BATON_IDEMPOTENCY_TTL", default=24 * 60 * 60)
@@ -293,6 +298,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 # Keep retrying the broker at worker start-up (also silences Celery's deprecation warning).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The embedded single-machine stack (scripts/server when no broker answers): kombu's filesystem
+# transport keeps each message as a file in one folder that every process shares, so the web
+# process, the workers, beat and Flower need no broker server. scripts/server creates the folders.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # That transport, with each message written whole before a consumer can see it (kombu #1551).
+    CELERY_BROKER_TRANSPORT = "config.embedded:Transport"
+    # Messages are written to and read from the same folder (one queue store for all processes).
+    _BROKER_FOLDER = BASE_DIR / ".baton" / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Where producers write messages.
+        "data_folder_out": str(_BROKER_FOLDER / "messages"),
+        # Where consumers read them: the same folder.
+        "data_folder_in": str(_BROKER_FOLDER / "messages"),
+        # Exchange-to-queue bindings, shared so that fanout (control, ping) reaches every process.
+        "control_folder": str(_BROKER_FOLDER / "control"),
+        # Seconds between looks at an empty folder (the default, 1 s, makes every step slower).
+        "polling_interval": 0.1,
+    }
 # Hard limit in seconds: the worker process running a task is killed past it.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 # Soft limit in seconds: SoftTimeLimitExceeded is raised in the task, which can still clean up.
