@@ -119,3 +119,6 @@ def jobs_retry() -> int:
 @shared_task(name="baton.jobs.reconcile", ignore_result=True)
 def jobs_reconcile() -> int:
     return services.jobs_reconcile()
+
+
+from apps.instances import bulk  # noqa: E402,F401  (registers baton.admin.bulk in every worker)
