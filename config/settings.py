@@ -202,6 +202,9 @@ BATON_JOB_LEASE_SECONDS = env.int("BATON_JOB_LEASE_SECONDS", default=env.int("CE
 # Variables (and nested keys) whose names match this are masked in the admin, the API and logs.
 BATON_SECRET_PATTERN = env.str("BATON_SECRET_PATTERN", default="password|passwd|token|secret|authorization|api[_-]?key")
 
+# Call activities nest at most this deep (a process that calls itself stops there, with an incident).
+BATON_MAX_CALL_DEPTH = env.int("BATON_MAX_CALL_DEPTH", default=20)
+
 # Longest run of consecutive service tasks sent ahead as one Celery chain.
 BATON_CHAIN_LENGTH = env.int("BATON_CHAIN_LENGTH", default=10)
 # How often the reconciler may re-dispatch one job before it opens an incident instead.

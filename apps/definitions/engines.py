@@ -30,3 +30,9 @@ def _engine(definition_id: int) -> Engine:
 
 def engine_for(definition_id: int) -> Engine:
     return _engine(definition_id)
+
+
+def engine_cache_clear() -> None:
+    """Forget every built engine. Definition ids are never reused in a database, but a test
+    database rolled back between tests reuses them."""
+    _engine.cache_clear()

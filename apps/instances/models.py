@@ -30,6 +30,8 @@ class ProcessInstance(models.Model):
     tenant_id = models.CharField(max_length=64, null=True, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     parent_element = models.CharField(max_length=255, null=True, blank=True)
+    parent_job = models.CharField(max_length=32, null=True, blank=True,
+                                  help_text="The engine job of the call activity that started this instance.")
     root = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="descendants")
     revision = models.PositiveIntegerField(default=0, help_text="Incremented by every step: compare-and-set.")
     engine_state = models.JSONField(default=dict, help_text="Tokens, scopes and joins (variables live in rows).")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.definitions.engines import engine_for
 from apps.definitions.errors import Conflict, InvalidInput, NotFound
 from apps.definitions.models import ProcessDefinition
-from apps.instances import outbox
+from apps.instances import calls, outbox
 from apps.instances.models import (
     FlowNodeInstance, Incident, InstanceState, Job, JobKind, JobState, OperationLog, PendingEvent, ProcessInstance,
     UserTask, UserTaskState, Variable,
@@ -27,7 +27,7 @@ from apps.instances.retries import retry_policy
 from orchestrator.errors import VariableError
 from orchestrator.runtime.commands import (
     CancelJob, ContinueLater, CreateUserTask, OpenIncident, ResolveIncident, RunScriptTask, RunServiceTask,
-    WaitForMessage,
+    StartCallActivity,
 )
 from orchestrator.runtime.engine import StepResult
 from orchestrator.runtime.events import (
@@ -409,7 +409,8 @@ def _apply(instance: ProcessInstance, event: EngineEvent) -> str | None:
     engine = engine_for(instance.definition_id)
     if isinstance(event, Start):
         stored = dict(instance.variables.values_list("name", "value"))
-        result = engine.handle(None, Start(variables=decode_variables(stored), start_event=event.start_event))
+        result = engine.handle(None, Start(variables=decode_variables(stored), start_event=event.start_event,
+                                           called=event.called))
         # Start variables were stored when the instance was created: write only what the first
         # step's scripts changed or removed.
         final = result.state["variables"]
@@ -457,6 +458,8 @@ def _persist(instance: ProcessInstance, result: StepResult) -> None:
     instance.revision += 1
     instance.save(update_fields=["engine_state", "schema_version", "state", "ended_at", "active_elements",
                                  "revision", "open_incidents"])
+    if instance.state != InstanceState.RUNNING and instance.parent_id is not None:
+        calls.child_ended(instance, result.commands)
 
 
 def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
@@ -488,17 +491,17 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
             planned.save(update_fields=["engine_job", "state", "dispatched_at", "lease_expires_at"])
             return None
         return _script_job(instance, command.element, engine_job=command.job)
-    elif isinstance(command, (CreateUserTask, WaitForMessage)):
-        is_user = isinstance(command, CreateUserTask)
+    elif isinstance(command, CreateUserTask):
         UserTask.objects.create(
-            instance=instance, engine_job=command.job, element_id=command.element,
-            name=(command.name or "") if is_user else "", kind="userTask" if is_user else "receiveTask",
-            assignee=command.assignee if is_user else None,
-            candidate_groups=command.candidate_groups if is_user else [],
-            candidate_users=command.candidate_users if is_user else [],
-            form_fields=command.form_fields if is_user else None,
+            instance=instance, engine_job=command.job, element_id=command.element, name=command.name or "",
+            kind="userTask", assignee=command.assignee, candidate_groups=command.candidate_groups,
+            candidate_users=command.candidate_users, form_fields=command.form_fields,
         )
+    elif isinstance(command, StartCallActivity):
+        calls.start_child(instance, command)
     elif isinstance(command, CancelJob):
+        for child_id in calls.children_of_jobs(instance, [command.job]):
+            instance_cancel(instance_id=child_id)  # parent before child: the lock order holds
         Job.objects.filter(instance=instance, engine_job=command.job).exclude(
             state__in=[JobState.COMPLETED, JobState.FAILED]).update(state=JobState.CANCELLED, finished_at=now)
         UserTask.objects.filter(instance=instance, engine_job=command.job, state=UserTaskState.OPEN).update(

@@ -98,6 +98,8 @@ def translate_simple(body: str, *, dialect: str) -> str:
         previous_kind = kind
     if previous_kind == "dot":
         raise UntranslatableExpression(f"{dialect}: a dotted path cannot end with '.'")
+    if dialect == "JUEL":
+        out = _coerce_boolean_strings(out)
     python = " ".join(out)
     if not python:
         raise UntranslatableExpression(f"{dialect}: the expression is empty")
@@ -109,6 +111,18 @@ def translate_simple(body: str, *, dialect: str) -> str:
 
 
 _COMPARISONS = {"==", "!=", "<", ">", "<=", ">="}
+_BOOLEAN_STRINGS = {"'true'": "(True, 'true')", "'false'": "(False, 'false')"}
+
+
+def _coerce_boolean_strings(out: list[str]) -> list[str]:
+    """JUEL coerces both sides of `==` to Boolean when one is: `${flag == 'true'}` holds for a
+    Boolean true as for the string (Camunda form fields submit either). Python would not."""
+    result = list(out)
+    for index in range(1, len(result) - 1):
+        if result[index] in ("==", "!=") and result[index + 1] in _BOOLEAN_STRINGS:
+            result[index + 1] = _BOOLEAN_STRINGS[result[index + 1]]
+            result[index] = "in" if result[index] == "==" else "not in"
+    return result
 
 
 def _count_comparison(python_op: str, comparisons: list[int], dialect: str) -> None:

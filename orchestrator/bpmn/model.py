@@ -213,6 +213,7 @@ class ServiceTask(Activity):
     result_variable: str | None = None
     queue: str | None = None
     retry_cycle: str | None = None
+    message_ref: str | None = None  # send tasks: the message sent when no plugin is bound
     time_limit: float | None = None  # baton:timeLimit, seconds (hard)
     soft_time_limit: float | None = None  # baton:softTimeLimit, seconds
 
@@ -240,8 +241,23 @@ class SubProcess(Activity):
 
 
 @dataclass(frozen=True)
+class VariableMapping:
+    """One camunda:in/out mapping: `source` (a variable name) or `expression`, into `target`;
+    `all` copies every variable."""
+
+    target: str | None = None
+    source: str | None = None
+    expression: Expression | None = None
+    all: bool = False
+
+
+@dataclass(frozen=True)
 class CallActivity(Activity):
     called_element: str | None = None
+    binding: str = "latest"  # camunda:calledElementBinding: latest | deployment | version
+    version: int | None = None  # camunda:calledElementVersion
+    inputs: tuple[VariableMapping, ...] | None = None  # None: the child gets every variable
+    outputs: tuple[VariableMapping, ...] | None = None  # None: every child variable comes back
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,9 @@ class Process:
     boundary_events: Mapping[str, tuple[str, ...]]
     data_objects: tuple[str, ...] = ()
     lanes: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # activity id -> its compensation handler (the activity a compensation boundary event of it
+    # is associated with)
+    compensation_handlers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, element_id: str) -> FlowNode:
         return self.flow_nodes[element_id]

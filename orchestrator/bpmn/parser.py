@@ -20,7 +20,7 @@ from orchestrator.bpmn.model import (
     Activity, Bounds, CallActivity, Definitions, Diagram, DiagramElement, Event, EventDefinition,
     EventType, Expression, ExpressionLanguage, Extension, FlowNode, Gateway, Kind,
     LoopCharacteristics, Process, ReceiveTask, RootElement, Script, ScriptTask, SequenceFlow,
-    ServiceTask, SubProcess, UserTask, frozen_mapping,
+    ServiceTask, SubProcess, UserTask, VariableMapping, frozen_mapping,
 )
 from orchestrator.errors import BpmnParseError, Problem, Severity
 
@@ -291,6 +291,14 @@ class _Reader:
             final[nid] = _replace(node, incoming=tuple(incoming.get(nid, ())), outgoing=tuple(outgoing.get(nid, ())))
             if isinstance(node, Event) and node.attached_to:
                 boundary.setdefault(node.attached_to, []).append(nid)
+        # A compensation boundary event is tied to its handler by an association, not a flow.
+        associations = {a.get("sourceRef"): a.get("targetRef") for a in el.iter(_b("association"))}
+        handlers: dict[str, str] = {}
+        for nid, node in nodes.items():
+            if isinstance(node, Event) and node.attached_to and node.event_type is EventType.COMPENSATE:
+                target = associations.get(nid)
+                if target in nodes:
+                    handlers[node.attached_to] = target
         lanes: dict[str, tuple[str, ...]] = {}
         for lane in el.iter(_b("lane")):
             lanes[lane.get("id") or ""] = tuple(_text(r) or "" for r in _children(lane, "flowNodeRef"))
@@ -302,6 +310,7 @@ class _Reader:
             scopes=frozen_mapping({k: tuple(v) for k, v in scopes.items()}),
             boundary_events=frozen_mapping({k: tuple(v) for k, v in boundary.items()}),
             data_objects=tuple(data_objects), lanes=frozen_mapping(lanes),
+            compensation_handlers=frozen_mapping(handlers),
         )
 
     def _scope(self, el: Element, scope: str | None, nodes: dict[str, FlowNode], flows: dict[str, SequenceFlow],
@@ -468,6 +477,7 @@ class _Reader:
             result_variable=result_variable or _camunda_attr(el, "resultVariable"),
             queue=el.get(ns.q(ns.BATON, "queue")),
             time_limit=self._seconds(el, "timeLimit"), soft_time_limit=self._seconds(el, "softTimeLimit"),
+            message_ref=_local_ref(el.get("messageRef")),
             retry_cycle=_text(retry[0]).strip() if retry and _text(retry[0]) else None,
         )
 
@@ -524,8 +534,29 @@ class _Reader:
         called = el.get("calledElement")
         for zeebe in _find_ext(el, [ns.ZEEBE], "calledElement"):
             called = called or zeebe.get("processId")
-        return CallActivity(**self._base(el, scope, Kind.CALL_ACTIVITY), **self._activity_fields(el),
-                            called_element=called)
+        version = _camunda_attr(el, "calledElementVersion")
+        return CallActivity(
+            **self._base(el, scope, Kind.CALL_ACTIVITY), **self._activity_fields(el), called_element=called,
+            binding=_camunda_attr(el, "calledElementBinding") or "latest",
+            version=int(version) if version and version.strip().isdigit() else None,
+            inputs=self._mappings(el, "in"), outputs=self._mappings(el, "out"),
+        )
+
+    def _mappings(self, el: Element, direction: str) -> tuple[VariableMapping, ...] | None:
+        found = _find_ext(el, ns.CAMUNDA_FAMILY, direction)
+        if not found:
+            return None
+        mappings = []
+        for item in found:
+            if (item.get("variables") or "").strip() == "all":
+                mappings.append(VariableMapping(all=True))
+                continue
+            expression = item.get("sourceExpression")
+            mappings.append(VariableMapping(
+                target=item.get("target"), source=item.get("source"),
+                expression=read_expression(expression) if expression else None,
+            ))
+        return tuple(mappings)
 
     def _gateway(self, el: Element, scope: str | None) -> Gateway:
         kind = Kind(ns.split(el.tag)[1])

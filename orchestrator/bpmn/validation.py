@@ -28,6 +28,7 @@ from orchestrator.bpmn.model import (
     Activity, Definitions, Event, EventType, Expression, FlowNode, Gateway, Kind, Process,
     ReceiveTask, ScriptTask, ServiceTask, SubProcess,
 )
+from orchestrator.bpmn.expressions import read_expression
 from orchestrator.bpmn.parser import DEFAULT_MAX_BYTES, ParseResult, parse
 from orchestrator.bpmn.soundness import check_soundness
 from orchestrator.bpmn.xsd import validate_against_xsd
@@ -112,6 +113,11 @@ def validate_bytes(data: bytes, *, plugins: Container[str] | None = None, sandbo
     except BpmnParseError as exc:
         return ValidationReport.unreadable(exc.to_problem())
     return validate(result, plugins=plugins, sandbox=sandbox)
+
+
+TIMER_READING = "the timer is read as {reading}{what}"
+_READINGS = {"literal": "an ISO 8601 or cron literal", "juel": "a JUEL expression, evaluated when the timer starts",
+             "python": "a Python expression, evaluated when the timer starts"}
 
 
 def validate(result: ParseResult, *, plugins: Container[str] | None = None,
@@ -472,6 +478,23 @@ class _ExecutabilityChecker:
         for flow in process.sequence_flows.values():
             yield from self._expression(flow.condition, "condition", flow.id, flow.line)
             yield from self._extensions(flow.id, flow.line, _xml_extensions(self.context.elements.get(flow.id)))
+        # Messages, signals, errors and escalations the process uses can carry extensions that
+        # change behaviour too (SpiffWorkflow's payload expressions).
+        for root_id in sorted(self._root_refs(process)):
+            element = self.context.elements.get(root_id)
+            yield from self._extensions(root_id, element.sourceline if element is not None else None,
+                                        _xml_extensions(element))
+
+    def _root_refs(self, process: Process) -> set[str]:
+        refs: set[str] = set()
+        for node in process.flow_nodes.values():
+            if isinstance(node, Event):
+                refs.update(d.ref for d in node.event_definitions if d.ref)
+            if isinstance(node, ReceiveTask) and node.message_ref:
+                refs.add(node.message_ref)
+            if isinstance(node, ServiceTask) and node.message_ref:
+                refs.add(node.message_ref)
+        return {ref for ref in refs if ref in self.context.definitions.root_elements}
 
     def _node(self, node: FlowNode) -> Iterator[Problem]:
         reason = unsupported_reason(node)
@@ -490,8 +513,32 @@ class _ExecutabilityChecker:
         if isinstance(node, Event):
             for definition in node.event_definitions:
                 yield from self._expression(definition.condition, "condition", node.id, node.line)
+                if definition.type is EventType.TIMER:
+                    yield from self._timer(node, definition)
         yield from self._extensions(node.id, node.line, ((e.name, e.treatment, e.line) for e in node.extensions
                                                          if e.name not in named))
+
+    def _timer(self, node: Event, definition) -> Iterator[Problem]:
+        """Say how the timer will be read (an ISO 8601 or cron literal, JUEL, or Python); an
+        unreadable literal stops the process from running."""
+        from datetime import timezone
+
+        from orchestrator.runtime.timers import check_timer
+
+        check = check_timer(definition, element_id=node.id, tz=timezone.utc)
+        if not check.error and check.kind is None:
+            raw = definition.time_date or definition.time_duration or definition.time_cycle
+            expression = read_expression(raw.source) if raw is not None else None
+            if expression is None or expression.python is None:
+                reason = expression.error if expression is not None else "the timer has no value"
+                check = replace(check, error=f"{raw.source if raw else ''!r} is neither an ISO 8601 or cron value "
+                                             f"nor an expression ({reason})")
+        if check.error:
+            yield _warning(f"not executable: the timer cannot be read: {check.error}", node.id, node.line)
+            return
+        what = f" ({check.kind})" if check.kind else ""
+        yield _warning(TIMER_READING.format(reading=_READINGS[check.reading or "python"], what=what),
+                       node.id, node.line, executable_only=False)
 
     def _service_task(self, node: ServiceTask, named: set[str]) -> Iterator[Problem]:
         kind = _kind_words(node)

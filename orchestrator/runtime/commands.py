@@ -35,6 +35,7 @@ class RunServiceTask(Command):
     retry_cycle: str | None = None
     time_limit: float | None = None
     soft_time_limit: float | None = None
+    locals: dict[str, Any] | None = None  # an inner instance's own variables (its item), over the process's
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,23 @@ class RunScriptTask(Command):
     job: str
     token: str
     element: str
+    locals: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StartCallActivity(Command):
+    """Start a child instance of process `process_key` for job `job`; answer with
+    JobCompleted(job, the child's variables) when it completes, or JobFailed(job, message, code)
+    when it ends with a BPMN error (caught by the call activity's boundary)."""
+
+    type: ClassVar[str] = "start_call_activity"
+    job: str
+    token: str
+    element: str
+    process_key: str
+    binding: str = "latest"
+    version: int | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,14 +82,82 @@ class CreateUserTask(Command):
 
 
 @dataclass(frozen=True)
-class WaitForMessage(Command):
-    """A receive task waits for a message; answer with JobCompleted(job, payload)."""
+class ScheduleTimer(Command):
+    """Fire TimerFired(subscription) at `due` (ISO 8601, UTC). A cycle's next repetition is a
+    new ScheduleTimer for the same subscription once this one fired."""
 
-    type: ClassVar[str] = "wait_for_message"
-    job: str
-    token: str
+    type: ClassVar[str] = "schedule_timer"
+    subscription: str
     element: str
-    message: str | None = None
+    due: str
+    repetition: int = 1
+    repetitions: int | None = 1  # None: unbounded cycle
+
+
+@dataclass(frozen=True)
+class Subscribe(Command):
+    """Wait for a message or signal named `name`; deliver it as MessageReceived/SignalReceived.
+    `correlation_key` is the value the model asks to match (None: the business key)."""
+
+    type: ClassVar[str] = "subscribe"
+    subscription: str
+    kind: str  # "message" | "signal"
+    name: str
+    element: str
+    correlation_key: Any = None
+    interrupting: bool = True
+
+
+@dataclass(frozen=True)
+class Unsubscribe(Command):
+    """A subscription (message, signal or timer) is no longer wanted."""
+
+    type: ClassVar[str] = "unsubscribe"
+    subscription: str
+    element: str
+
+
+@dataclass(frozen=True)
+class BroadcastSignal(Command):
+    """Deliver a signal to every subscription with this name in *other* instances (the engine
+    has already delivered it to the throwing instance's own) and start every process with a
+    signal start event of this name."""
+
+    type: ClassVar[str] = "broadcast_signal"
+    name: str
+    element: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendMessage(Command):
+    """Correlate a message thrown by this instance to whoever waits for it."""
+
+    type: ClassVar[str] = "send_message"
+    name: str
+    element: str
+    correlation_key: Any = None
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Escalate(Command):
+    """An escalation nobody in the instance caught: reported, the instance goes on (BPMN 10.5.5)."""
+
+    type: ClassVar[str] = "escalate"
+    code: str | None
+    element: str
+
+
+@dataclass(frozen=True)
+class ErrorToCaller(Command):
+    """A called instance ended with a BPMN error nobody in it caught: its call activity's
+    boundary (or the caller's scopes) must catch it. The called instance is terminated."""
+
+    type: ClassVar[str] = "error_to_caller"
+    code: str | None
+    element: str
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +196,8 @@ class ContinueLater(Command):
 
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.type: cls for cls in (
-        RunServiceTask, RunScriptTask, CreateUserTask, WaitForMessage, CancelJob, OpenIncident, ResolveIncident, ContinueLater,
+        RunServiceTask, RunScriptTask, StartCallActivity, CreateUserTask, CancelJob, OpenIncident, ResolveIncident, ContinueLater,
+        ScheduleTimer, Subscribe, Unsubscribe, BroadcastSignal, SendMessage, Escalate, ErrorToCaller,
     )
 }
 

@@ -6,6 +6,7 @@ no method here scans the history, and only terminate and cancel scan the tokens.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from orchestrator.bpmn.model import Expression, FlowNode, Kind
@@ -22,9 +23,14 @@ COMPLETE = "complete"
 
 
 class StepContext:
-    def __init__(self, exe: ExecutableProcess, state: dict[str, Any], *, script_jobs: bool = False) -> None:
+    def __init__(self, exe: ExecutableProcess, state: dict[str, Any], *, script_jobs: bool = False,
+                 now: datetime | None = None, tz: tzinfo = timezone.utc,
+                 min_timer_interval: timedelta = timedelta(seconds=1)) -> None:
         self.exe = exe
         self.script_jobs = script_jobs
+        self.now = now or datetime.now(timezone.utc)
+        self.tz = tz
+        self.min_timer_interval = min_timer_interval
         self.process = exe.process
         self.state = state
         self.tokens: dict[str, Token] = state["tokens"]
@@ -93,8 +99,100 @@ class StepContext:
                 self.changed.discard(name)
         self._decoded = None
 
-    def evaluate(self, owner: str, expression: Expression) -> Any:
-        return self.exe.evaluate(owner, expression, self.decoded_variables())
+    def evaluate(self, owner: str, expression: Expression, token: Token | None = None) -> Any:
+        variables = self.variables_for(token) if token is not None else self.decoded_variables()
+        return self.exe.evaluate(owner, expression, variables)
+
+    # -- local variables (multi-instance items, loop counters) ---------------------------------------
+    # Variables are process-scoped, as in Camunda; an inner instance of a multi-instance activity
+    # or loop holds a few of its own (the item, loopCounter, the output item) on its token, and a
+    # sub-process started for one inherits them through its scope. Reads see the innermost value;
+    # a write to a name held locally stays local, any other write goes to the process.
+
+    def _local_chain(self, token: Token) -> list[dict[str, Any]]:
+        chain = []
+        if token.get("locals"):
+            chain.append(token["locals"])
+        scope = self.scopes.get(token["scope"])
+        while scope is not None:
+            # a sub-process run for one item: everything inside sees its owner token's locals
+            owner = self.tokens.get(scope["token"]) if scope["token"] else None
+            if owner is not None and owner.get("locals"):
+                chain.append(owner["locals"])
+            scope = self.scopes.get(scope["parent"]) if scope["parent"] else None
+        return chain
+
+    def variables_for(self, token: Token) -> dict[str, Any]:
+        chain = self._local_chain(token)
+        if not chain:
+            return self.decoded_variables()
+        merged = dict(self.decoded_variables())
+        for level in reversed(chain):
+            merged.update(decode_variables(level))
+        return merged
+
+    def local_values(self, token: Token) -> dict[str, Any]:
+        """The token's local variables (innermost wins), as stored (JSON): what a job of it must
+        see over the process variables."""
+        merged: dict[str, Any] = {}
+        for level in reversed(self._local_chain(token)):
+            merged.update(level)
+        return merged
+
+    def store(self, token: Token, values: dict[str, Any], *, element: str | None = None) -> None:
+        """Write variables as seen from `token`: local names stay local, the rest is process-wide."""
+        chain = self._local_chain(token)
+        if not chain:
+            self.set_variables(values, element=element)
+            return
+        shared = {}
+        for name, value in values.items():
+            level = next((lv for lv in chain if name in lv), None)
+            if level is None:
+                shared[name] = value
+                continue
+            try:
+                level[name] = encode_value(name, value)
+            except VariableError as exc:
+                raise VariableError(exc.message, element=element) from None
+        if shared:
+            self.set_variables(shared, element=element)
+
+    def unset(self, token: Token, names: list[str]) -> None:
+        chain = self._local_chain(token)
+        for name in names:
+            level = next((lv for lv in chain if name in lv), None)
+            if level is not None:
+                level[name] = None
+            else:
+                self.delete_variables([name])
+
+    # -- timers (the arithmetic lives in orchestrator.runtime.timers) --------------------------------
+
+    def read_timer(self, node: FlowNode, definition: Any) -> Any:
+        from orchestrator.runtime import timers
+
+        return timers.read_timer(definition, element_id=node.id, variables=self.decoded_variables(),
+                                 evaluate=lambda expression: self.evaluate(node.id, expression), tz=self.tz,
+                                 min_interval=self.min_timer_interval)
+
+    def timer_first_due(self, spec: Any) -> datetime:
+        from orchestrator.runtime import timers
+
+        return timers.first_due(spec, now=self.now, tz=self.tz)
+
+    def timer_spec_to_dict(self, spec: Any) -> dict[str, Any]:
+        from orchestrator.runtime import timers
+
+        return timers.spec_to_dict(spec)
+
+    def timer_next_due(self, stored: dict[str, Any]) -> datetime | None:
+        """The next repetition of a stored cycle after `stored["due"]`, or None when done."""
+        from orchestrator.runtime import timers
+
+        spec = timers.spec_from_dict(stored)
+        return timers.next_due(spec, previous_due=datetime.fromisoformat(stored["due"]), fired=stored["fired"],
+                               tz=self.tz)
 
     # -- tokens --------------------------------------------------------------------------------
 
@@ -109,6 +207,10 @@ class StepContext:
         """Send the token along the given sequence flows: itself along the first, copies along
         the rest (an implicit or explicit parallel split)."""
         flows = self.process.sequence_flows
+        if token.get("subs"):
+            from orchestrator.runtime.subscriptions import close_for_token
+
+            close_for_token(self, token)  # its boundary events stop watching as it leaves
         for index, flow_id in enumerate(flow_ids):
             flow = flows[flow_id]
             self.history.append({"event": "flow", "element": flow_id, "kind": "sequenceFlow",
@@ -124,6 +226,20 @@ class StepContext:
         """The node is done with the token: take its outgoing flows the way activities and
         events do (every unconditional flow, every conditional flow whose condition holds, the
         default flow when no other is taken); a node with none ends the token's path."""
+        if token.get("inner") is not None:
+            from orchestrator.runtime.behaviors import multi_instance
+
+            self.record("completed", node, token)
+            multi_instance.inner_done(self, token, node)
+            return
+        from orchestrator.runtime import compensation
+
+        if token.get("compensation_for") is not None:
+            self.record("completed", node, token)
+            compensation.handler_done(self, token, node)
+            return
+        if node.kind.is_activity:
+            compensation.record_completion(self, token, node)
         flow_ids = self.activity_outgoing(token, node)
         if flow_ids is None:
             return
@@ -149,7 +265,7 @@ class StepContext:
                 taken.append(flow_id)
                 continue
             try:
-                if self.evaluate(flow_id, condition):
+                if self.evaluate(flow_id, condition, token):
                     taken.append(flow_id)
             except BatonError as exc:
                 self.fail(token, node, f"condition of sequence flow {flow_id!r} failed: {exc.message}", at=COMPLETE)
@@ -164,6 +280,10 @@ class StepContext:
 
     def consume(self, token: Token) -> None:
         """Remove a token whose path ended; a scope with no token left completes."""
+        if token.get("subs"):
+            from orchestrator.runtime.subscriptions import close_for_token
+
+            close_for_token(self, token)
         del self.tokens[token["id"]]
         scope = self.scopes[token["scope"]]
         scope["count"] -= 1
@@ -171,6 +291,10 @@ class StepContext:
             self.scope_finished(scope)
 
     def scope_finished(self, scope: dict[str, Any]) -> None:
+        if self.state.get("subscriptions"):
+            from orchestrator.runtime.subscriptions import close_for_scopes
+
+            close_for_scopes(self, {scope["id"]})  # its event sub-processes stop watching
         if scope["id"] == ROOT_SCOPE:
             if self.state["status"] == Status.RUNNING.value:
                 self.state["status"] = Status.COMPLETED.value
@@ -224,6 +348,12 @@ class StepContext:
                 if scope["parent"] in doomed_scopes and scope["id"] not in doomed_scopes:
                     doomed_scopes.add(scope["id"])
                     changed = True
+        if self.state.get("subscriptions"):
+            from orchestrator.runtime.subscriptions import close_for_scopes, close_for_token
+
+            close_for_scopes(self, doomed_scopes)
+            for token in [t for t in self.tokens.values() if t["scope"] in doomed_scopes and t.get("subs")]:
+                close_for_token(self, token)
         for token in [t for t in self.tokens.values() if t["scope"] in doomed_scopes]:
             node = self.process.flow_nodes.get(token["node"])
             job = token.get("job")

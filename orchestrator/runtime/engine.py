@@ -15,13 +15,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from orchestrator.bpmn.model import Definitions, Kind, Process, RootElement
+from datetime import datetime, timedelta
+
+from orchestrator.bpmn.model import Definitions, EventType, Kind, Process, RootElement
 from orchestrator.errors import BatonError, EngineError, InvalidTransition, VariableError
 from orchestrator.runtime.behaviors import BEHAVIORS, Behavior, InclusiveGateway, Unsupported
 from orchestrator.runtime.commands import Command, ContinueLater, ResolveIncident
 from orchestrator.runtime.context import COMPLETE, ENTER, StepContext
+from orchestrator.runtime import subscriptions
+from orchestrator.runtime.behaviors import multi_instance
 from orchestrator.runtime.events import (
-    Cancel, Continue, EngineEvent, JobCompleted, JobFailed, RetryIncident, SetVariables, Start,
+    Cancel, Continue, EngineEvent, JobCompleted, JobFailed, MessageReceived, RetryIncident, SetVariables,
+    SignalReceived, Start, TimerFired,
 )
 from orchestrator.runtime.executable import ExecutableProcess
 from orchestrator.runtime.state import ROOT_SCOPE, Phase, Status, migrate, new_state
@@ -38,6 +43,10 @@ class EngineOptions:
     """Items an instance may process in its whole life; a runaway loop stops here."""
     copy_state: bool = True
     """Work on a copy of the given state, so the caller's stays as it was (a pure function)."""
+    timezone: str = "UTC"
+    """Where timer dates without an offset, calendar cycles and cron are read (BATON_TIMEZONE)."""
+    min_timer_interval: float = 1.0
+    """Seconds: shorter timer cycles are refused (they would create tokens without bound)."""
     script_jobs: bool = False
     """Ask for script tasks as jobs (RunScriptTask) instead of running them inside the step, so
     that the caller can run them outside any lock and on a queue of their own."""
@@ -83,6 +92,9 @@ class Engine:
         self.process = self.exe.process
         self.options = options or EngineOptions()
         self._inclusive = InclusiveGateway()
+        from zoneinfo import ZoneInfo
+
+        self._tz = ZoneInfo(self.options.timezone)
 
     @classmethod
     def for_definitions(cls, definitions: Definitions, process_id: str | None = None, **kwargs: Any) -> "Engine":
@@ -100,19 +112,28 @@ class Engine:
             raise EngineError(f"{element_id!r} is not a script task of process {self.process.id!r}", element=element_id)
         return self.exe.sandbox.run_script(self.exe.script(node), variables)
 
-    def start(self, variables: Mapping[str, Any] | None = None, *, start_event: str | None = None) -> StepResult:
-        return self.handle(None, Start(variables=dict(variables or {}), start_event=start_event))
+    def start(self, variables: Mapping[str, Any] | None = None, *, start_event: str | None = None,
+              now: datetime | None = None) -> StepResult:
+        return self.handle(None, Start(variables=dict(variables or {}), start_event=start_event), now=now)
 
-    def handle(self, state: dict[str, Any] | None, event: EngineEvent) -> StepResult:
+    def _context(self, state: dict[str, Any], now: datetime | None) -> StepContext:
+        return StepContext(self.exe, state, script_jobs=self.options.script_jobs, now=now, tz=self._tz,
+                           min_timer_interval=timedelta(seconds=self.options.min_timer_interval))
+
+    def handle(self, state: dict[str, Any] | None, event: EngineEvent, *, now: datetime | None = None) -> StepResult:
+        """Apply one event. `now` is the time the caller says it is (the database's clock in the
+        running system, a virtual clock in simulate): timers are computed from it, so the same
+        state, event and `now` always give the same result."""
         if isinstance(event, Start):
-            return self._start(event)
+            return self._start(event, now)
         if state is None:
             raise InvalidTransition(f"{event.type} needs the state of a started instance")
         state = migrate(_copy(state) if self.options.copy_state else state)
-        ctx = StepContext(self.exe, state, script_jobs=self.options.script_jobs)
+        ctx = self._context(state, now)
         handler = {
             JobCompleted: self._job_completed, JobFailed: self._job_failed, RetryIncident: self._retry,
             Continue: self._continue, SetVariables: self._set_variables, Cancel: self._cancel,
+            TimerFired: self._event_arrived, MessageReceived: self._event_arrived, SignalReceived: self._event_arrived,
         }[type(event)]
         ignored = handler(ctx, event)
         if ignored is not None:
@@ -127,13 +148,15 @@ class Engine:
 
     # -- events ----------------------------------------------------------------------------------
 
-    def _start(self, event: Start) -> StepResult:
+    def _start(self, event: Start, now: datetime | None) -> StepResult:
         try:
             variables = encode_variables(event.variables)
         except VariableError as exc:
             raise VariableError(exc.message, element=self.process.id) from None
         state = new_state(self.process.id, variables)
-        ctx = StepContext(self.exe, state, script_jobs=self.options.script_jobs)
+        if event.called:
+            state["called"] = True
+        ctx = self._context(state, now)
         if event.start_event is not None:
             node = self.process.flow_nodes.get(event.start_event)
             if node is None or node.kind is not Kind.START_EVENT or node.scope is not None:
@@ -145,6 +168,7 @@ class Engine:
             if not starts:
                 raise EngineError(f"process {self.process.id!r} has no none start event to start at; name one",
                                   element=self.process.id, line=self.process.line)
+        subscriptions.open_event_subprocesses(ctx, ROOT_SCOPE, None)
         for start in starts:
             ctx.new_token(start, ROOT_SCOPE)
         return self._run(ctx)
@@ -159,11 +183,17 @@ class Engine:
         try:
             if result is not None and not isinstance(result, dict):
                 raise VariableError(f"the job returned {type(result).__name__}, expected a dict of variables or None")
-            if result:
+            if result and node.kind is Kind.CALL_ACTIVITY:
+                from orchestrator.runtime.behaviors.call_activity import apply_mappings
+                from orchestrator.runtime.variables import decode_variables
+
+                returned = apply_mappings(ctx, token, node.outputs, decode_variables(result), owner=node.id)  # type: ignore[attr-defined]
+                ctx.store(token, returned, element=node.id)
+            elif result:
                 rv = getattr(node, "result_variable", None) if node.kind is not Kind.SCRIPT_TASK else None
-                ctx.set_variables({rv: result} if rv else result, element=node.id)
+                ctx.store(token, {rv: result} if rv else result, element=node.id)
             if event.deleted:
-                ctx.delete_variables(list(event.deleted))
+                ctx.unset(token, list(event.deleted))
         except VariableError as exc:
             ctx.fail(token, node, f"cannot store the result: {exc.message}", at=COMPLETE)
             return None
@@ -177,8 +207,22 @@ class Engine:
             return token
         node = self.process.flow_nodes[token["node"]]
         ctx.release_job(token)
+        if event.code is not None:
+            # A business error (BpmnError) thrown by the plugin: caught by the activity's error
+            # boundary, else up the scopes; uncaught it opens an incident naming the code.
+            if event.variables:
+                ctx.set_variables(event.variables, element=node.id)
+            subscriptions.throw(ctx, token, node, EventType.ERROR, event.code, from_activity=True,
+                                message=event.message)
+            return None
         ctx.fail(token, node, event.message, at=ENTER, job=event.job)
         return None
+
+    def _event_arrived(self, ctx: StepContext, event: TimerFired | MessageReceived | SignalReceived) -> str | None:
+        if ctx.state["status"] != Status.RUNNING.value:
+            return f"the instance is {ctx.state['status']}"
+        variables = getattr(event, "variables", None)
+        return subscriptions.fire(ctx, event.subscription, dict(variables) if variables else None)
 
     def _job_token(self, ctx: StepContext, job: str) -> dict[str, Any] | str:
         """The token waiting for `job`, or why the completion is to be ignored."""
@@ -263,10 +307,19 @@ class Engine:
                 behavior = BEHAVIORS.get(node.kind) if self.exe.unsupported(node.id) is None else None
                 if behavior is None:
                     behavior = self._behavior(node.kind, node.id)
-                if action == ENTER and node.kind.is_activity:
+                if action == ENTER and node.kind.is_activity and token.get("inner") is None:
                     boundary = self.exe.unsupported_boundary(node.id)
                     if boundary is not None:
                         ctx.fail(token, nodes[boundary[0]], f"Baton cannot run this element: {boundary[1]}")
+                        continue
+                    if self.process.boundary_events.get(node.id) and not subscriptions.open_boundaries(ctx, token, node):
+                        continue
+                    if getattr(node, "loop", None) is not None and behavior is BEHAVIORS.get(node.kind):
+                        try:
+                            multi_instance.enter_body(ctx, token, node)
+                        except BatonError as exc:
+                            if token["id"] in tokens and token["phase"] != Phase.FAILED.value:
+                                ctx.fail_script(token, node, exc, at=action)
                         continue
                 try:
                     if action == ENTER:

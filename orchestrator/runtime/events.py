@@ -25,6 +25,7 @@ class Start(EngineEvent):
     type: ClassVar[str] = "start"
     variables: dict[str, Any] = field(default_factory=dict)
     start_event: str | None = None
+    called: bool = False  # started by a call activity: an uncaught BPMN error goes back to the caller
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,30 @@ class JobFailed(EngineEvent):
     type: ClassVar[str] = "job_failed"
     job: str
     message: str
-    code: str | None = None
+    code: str | None = None  # a business error (BpmnError) thrown by the plugin: caught, never retried
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimerFired(EngineEvent):
+    type: ClassVar[str] = "timer_fired"
+    subscription: str
+
+
+@dataclass(frozen=True)
+class MessageReceived(EngineEvent):
+    """A message correlated to a subscription; its variables are merged into the instance."""
+
+    type: ClassVar[str] = "message_received"
+    subscription: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignalReceived(EngineEvent):
+    type: ClassVar[str] = "signal_received"
+    subscription: str
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +101,8 @@ class Cancel(EngineEvent):
 
 
 EVENT_TYPES: dict[str, type[EngineEvent]] = {
-    cls.type: cls for cls in (Start, JobCompleted, JobFailed, RetryIncident, Continue, SetVariables, Cancel)
+    cls.type: cls for cls in (Start, JobCompleted, JobFailed, RetryIncident, Continue, SetVariables, Cancel, TimerFired,
+                              MessageReceived, SignalReceived)
 }
 
 

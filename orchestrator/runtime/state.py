@@ -1,6 +1,6 @@
 """Instance state: plain JSON-able data, versioned from the first release.
 
-Shape (schema_version 1):
+Shape (schema_version 2):
 
     {"schema_version": 1, "process": "<process id>", "status": "running",
      "tokens": {"<id>": {"id", "node", "scope", "phase", "flow", "job"?, "incident"?}},
@@ -9,6 +9,7 @@ Shape (schema_version 1):
      "queue": [["enter" | "complete", "<token id>"], ...],
      "jobs": {"<job id>": "<token id>"},
      "incidents": {"<id>": {"id", "token", "node", "message", "job"}},
+     "subscriptions": {"<id>": {"id", "kind", "element", "role", "token", "scope", ...}},
      "variables": {...}, "next_id": 1, "steps": 0}
 
 Tokens refer to flow nodes by id only. A scope is the process itself (id "0") or one running
@@ -20,7 +21,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROOT_SCOPE = "0"
 
 
@@ -59,6 +60,7 @@ def new_state(process_id: str, variables: dict[str, Any]) -> dict[str, Any]:
         "queue": [],
         "jobs": {},
         "incidents": {},
+        "subscriptions": {},
         "variables": variables,
         "next_id": 1,
         "steps": 0,
@@ -71,7 +73,12 @@ class StateVersionError(ValueError):
 
 # Each migration turns schema version N into N + 1. There are none yet; the chain exists so
 # that the first change of shape is a function here, not a data fix in production.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+def _v1_to_v2(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds event subscriptions (timers, messages, signals)."""
+    return {**state, "subscriptions": {}, "schema_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 def migrate(state: dict[str, Any]) -> dict[str, Any]:

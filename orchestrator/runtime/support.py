@@ -7,24 +7,32 @@ from `validate` and a failed run (an incident) when a token reaches it.
 from __future__ import annotations
 
 from orchestrator.bpmn.model import (
-    Activity, Event, EventType, FlowNode, Kind, ServiceTask, SubProcess,
+    Event, EventType, FlowNode, Kind, ServiceTask,
 )
 
 # Event types per event kind that the engine runs.
 SUPPORTED_EVENTS: dict[Kind, frozenset[EventType]] = {
-    Kind.START_EVENT: frozenset({EventType.NONE}),
-    Kind.END_EVENT: frozenset({EventType.NONE, EventType.TERMINATE}),
-    Kind.INTERMEDIATE_THROW_EVENT: frozenset({EventType.NONE}),
-    Kind.INTERMEDIATE_CATCH_EVENT: frozenset(),
-    Kind.BOUNDARY_EVENT: frozenset(),
+    # Timer, message and signal starts are triggered by the running system (timer rows,
+    # correlation, broadcast); error and escalation starts only begin event sub-processes.
+    Kind.START_EVENT: frozenset({EventType.NONE, EventType.TIMER, EventType.MESSAGE, EventType.SIGNAL,
+                                 EventType.ERROR, EventType.ESCALATION, EventType.COMPENSATE}),
+    Kind.END_EVENT: frozenset({EventType.NONE, EventType.TERMINATE, EventType.ERROR, EventType.ESCALATION,
+                               EventType.SIGNAL, EventType.MESSAGE, EventType.COMPENSATE, EventType.CANCEL}),
+    Kind.INTERMEDIATE_THROW_EVENT: frozenset({EventType.NONE, EventType.SIGNAL, EventType.MESSAGE,
+                                              EventType.ESCALATION, EventType.LINK, EventType.COMPENSATE}),
+    Kind.INTERMEDIATE_CATCH_EVENT: frozenset({EventType.TIMER, EventType.MESSAGE, EventType.SIGNAL, EventType.LINK}),
+    Kind.BOUNDARY_EVENT: frozenset({EventType.TIMER, EventType.MESSAGE, EventType.SIGNAL, EventType.ERROR,
+                                    EventType.ESCALATION, EventType.COMPENSATE, EventType.CANCEL}),
 }
 
 SUPPORTED_ACTIVITIES = frozenset({
     Kind.TASK, Kind.MANUAL_TASK, Kind.SCRIPT_TASK, Kind.SERVICE_TASK, Kind.SEND_TASK,
-    Kind.BUSINESS_RULE_TASK, Kind.USER_TASK, Kind.RECEIVE_TASK, Kind.SUB_PROCESS,
+    Kind.BUSINESS_RULE_TASK, Kind.USER_TASK, Kind.RECEIVE_TASK, Kind.SUB_PROCESS, Kind.CALL_ACTIVITY,
+    Kind.TRANSACTION,
 })
 
-SUPPORTED_GATEWAYS = frozenset({Kind.EXCLUSIVE_GATEWAY, Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY})
+SUPPORTED_GATEWAYS = frozenset({Kind.EXCLUSIVE_GATEWAY, Kind.PARALLEL_GATEWAY, Kind.INCLUSIVE_GATEWAY,
+                                Kind.EVENT_BASED_GATEWAY})
 
 # Kinds a token waits in until the outside world says they are done.
 WAIT_STATES = frozenset({Kind.USER_TASK, Kind.RECEIVE_TASK})
@@ -47,14 +55,7 @@ def unsupported_reason(node: FlowNode) -> str | None:
         return None
     if node.kind not in SUPPORTED_ACTIVITIES:
         return f"{node.kind.value} is not supported yet"
-    if isinstance(node, SubProcess) and node.triggered_by_event:
-        return "event sub-processes are not supported yet"
-    if isinstance(node, Activity):
-        if node.loop is not None:
-            kind = "multi-instance" if node.loop.kind == "multiInstance" else "standard loop"
-            return f"{kind} activities are not supported yet"
-        if node.is_for_compensation:
-            return "compensation handlers are not supported yet"
-    if node.kind in (Kind.SEND_TASK, Kind.BUSINESS_RULE_TASK) and not (isinstance(node, ServiceTask) and node.plugin):
-        return f"a {node.kind.value} must be bound to a plugin (baton:task) to run"
+
+    if node.kind is Kind.BUSINESS_RULE_TASK and not (isinstance(node, ServiceTask) and node.plugin):
+        return "a businessRuleTask must be bound to a plugin (baton:task) to run"
     return None

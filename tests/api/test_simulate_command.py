@@ -125,3 +125,62 @@ def test_an_unsupported_element_fails_when_reached_not_before():
     assert run.returncode == 1
     out = as_json(run)
     assert "not supported yet" in out["error"]["message"]
+
+
+EVENTS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:baton="http://baton.dev/schema/bpmn/1.0" id="d" targetNamespace="t">
+  <bpmn:message id="m_paid" name="paid"/>
+  <bpmn:signal id="s_stop" name="stop"/>
+  <bpmn:error id="e_card" errorCode="CARD_DECLINED"/>
+  <bpmn:process id="events" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:serviceTask id="charge" baton:task="payments.charge"/>
+    <bpmn:boundaryEvent id="declined" attachedToRef="charge"><bpmn:errorEventDefinition errorRef="e_card"/></bpmn:boundaryEvent>
+    <bpmn:intermediateCatchEvent id="wait_paid"><bpmn:messageEventDefinition messageRef="m_paid"/></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="review"/>
+    <bpmn:boundaryEvent id="stopped" attachedToRef="review"><bpmn:signalEventDefinition signalRef="s_stop"/></bpmn:boundaryEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:endEvent id="refused"/>
+    <bpmn:endEvent id="halted"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="wait_paid"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait_paid" targetRef="review"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="end"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="declined" targetRef="refused"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="stopped" targetRef="halted"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_events_are_applied_in_the_order_given(tmp_path):
+    model = tmp_path / "events.bpmn"
+    model.write_text(EVENTS)
+    run = simulate(str(model), "--mock", "payments.charge={}", "--signal", "stop", "--message", 'paid={"amount": 3}',
+                   "--json")
+    out = as_json(run)
+    assert run.returncode == 0, run.stderr
+    assert out["state"] == "waiting" and out["waiting"] == [{"id": "review", "type": "userTask"}]
+    assert out["variables"] == {"amount": 3}
+    run = simulate(str(model), "--mock", "payments.charge={}", "--message", "paid", "--signal", "stop", "--json")
+    out = as_json(run)
+    assert out["state"] == "completed" and out["completed"][-2:] == ["stopped", "halted"]
+
+
+def test_error_from_makes_a_mocked_plugin_throw_a_business_error(tmp_path):
+    model = tmp_path / "events.bpmn"
+    model.write_text(EVENTS)
+    out = as_json(simulate(str(model), "--error-from", "payments.charge=CARD_DECLINED", "--json"))
+    assert out["state"] == "completed" and out["completed"] == ["start", "declined", "refused"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--advance-time", "soon"], "--advance-time takes an ISO 8601 duration"),
+    (["--error-from", "x"], "--error-from takes TASK=CODE"),
+    (["--message", "paid=[1]"], "--message paid must be a JSON object"),
+])
+def test_bad_event_arguments_exit_2(tmp_path, args, fragment):
+    model = tmp_path / "events.bpmn"
+    model.write_text(EVENTS)
+    run = simulate(str(model), *args)
+    assert run.returncode == 2 and fragment in run.stderr

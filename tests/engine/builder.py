@@ -34,6 +34,7 @@ class Model:
         self.flows: list[tuple[str, str, str, str | None]] = []
         self.scope_of: dict[str, str | None] = {}
         self.extra_root = ""
+        self.extra_process = ""  # raw XML placed in the process (associations, say)
 
     # -- nodes -------------------------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class Model:
 
     def _process(self) -> str:
         return (f'<bpmn:process id="{self.process_id}" isExecutable="{str(self.executable).lower()}">\n'
-                + self._scope(None) + "</bpmn:process>\n")
+                + self._scope(None) + self.extra_process + "</bpmn:process>\n")
 
     def _scope(self, scope: str | None) -> str:
         parts = []

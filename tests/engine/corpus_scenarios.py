@@ -450,10 +450,6 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "signal the instance throws starts its event sub-process (BPMN 2.0 10.5.6: it is active while "
                 "the process is)",
         variables={"v1": True, "v2": False},
-        bug="the event sub-process never starts: the throw event's path reaches the end event in the same step, "
-            "the process completes and closes the sub-process's signal subscription, and only then is the "
-            "BroadcastSignal delivered (completed: StartEvent_1, set_data, Event_1o52hta, Event_03f19jy; "
-            "Event_0rfrdxr and task never run)",
     ),
     Scenario(
         SPIFF + "spiff__signal_event_payload.bpmn", "v1=1 v2=2 v3=3", "event_test",
@@ -469,10 +465,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expected("completed", variables={"v1": 1, "v2": 2, "v3": 3}, warns=("payloadExpression", "variableName")),
         "spec", "validation says that the signal's Spiff payload extension is not supported",
         variables={"v1": 1, "v2": 2, "v3": 3},
-        bug="validate reports nothing for spiffworkflow:payloadExpression and spiffworkflow:variableName on the "
-            "bpmn:signal root element (classified UNSUPPORTED in extensions.py, but only flow nodes and their "
-            "event definitions are checked); the same goes for bpmn:error and bpmn:escalation in "
-            "spiff__error_event_payload and spiff__escalation_event_payload",
     ),
     # -- errors and escalations ---------------------------------------------------------------------------
     Scenario(
@@ -793,10 +785,6 @@ SCENARIOS: tuple[Scenario, ...] = (
                  Waiting(("provideAdditionalDetails",)), Complete("provideAdditionalDetails"),
                  Waiting(("reviewCustomerRating", "reviewProfitability")),
                  Complete("reviewCustomerRating"), Complete("reviewProfitability", {"notEnoughInformation": False})),
-        bug="the JUEL condition ${notEnoughInformation == 'true'} is translated to the Python "
-            "notEnoughInformation == 'true', which is False for the boolean True the oracle completes the task "
-            "with (EL 2.2, 1.8.2: a comparison with a Boolean operand coerces both to Boolean), so the "
-            "exclusive gateway enoughInformationCheck opens an incident: no outgoing sequence flow can be taken",
     ),
     Scenario(
         CAMUNDA + "c7platform__reviewSalesLead.bpmn20.xml", "form values 'true', then 'false'", "reviewSaledLead",

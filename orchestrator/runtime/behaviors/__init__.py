@@ -5,6 +5,10 @@ from typing import Mapping
 
 from orchestrator.bpmn.model import Kind
 from orchestrator.runtime.behaviors.base import Behavior
+from orchestrator.runtime.behaviors.boundary_event import BoundaryEvent
+from orchestrator.runtime.behaviors.call_activity import CallActivity
+from orchestrator.runtime.behaviors.catch_event import IntermediateCatchEvent
+from orchestrator.runtime.behaviors.event_gateway import EventBasedGateway
 from orchestrator.runtime.behaviors.end_event import EndEvent
 from orchestrator.runtime.behaviors.exclusive_gateway import ExclusiveGateway
 from orchestrator.runtime.behaviors.inclusive_gateway import InclusiveGateway
@@ -23,6 +27,9 @@ BEHAVIORS: Mapping[Kind, Behavior] = {
     Kind.START_EVENT: StartEvent(),
     Kind.END_EVENT: EndEvent(),
     Kind.INTERMEDIATE_THROW_EVENT: IntermediateThrowEvent(),
+    Kind.INTERMEDIATE_CATCH_EVENT: IntermediateCatchEvent(),
+    Kind.BOUNDARY_EVENT: BoundaryEvent(),
+    Kind.EVENT_BASED_GATEWAY: EventBasedGateway(),
     Kind.TASK: Task(),
     Kind.MANUAL_TASK: Task(),
     Kind.SCRIPT_TASK: ScriptTask(),
@@ -32,6 +39,8 @@ BEHAVIORS: Mapping[Kind, Behavior] = {
     Kind.USER_TASK: UserTask(),
     Kind.RECEIVE_TASK: ReceiveTask(),
     Kind.SUB_PROCESS: SubProcess(),
+    Kind.TRANSACTION: SubProcess(),
+    Kind.CALL_ACTIVITY: CallActivity(),
     Kind.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
     Kind.PARALLEL_GATEWAY: ParallelGateway(),
     Kind.INCLUSIVE_GATEWAY: InclusiveGateway(),

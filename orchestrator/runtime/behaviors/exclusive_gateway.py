@@ -19,7 +19,7 @@ class ExclusiveGateway(Behavior):
                 continue
             condition = flows[flow_id].condition
             try:
-                if condition is None or ctx.evaluate(flow_id, condition):
+                if condition is None or ctx.evaluate(flow_id, condition, token):
                     chosen = flow_id
                     break
             except BatonError as exc:

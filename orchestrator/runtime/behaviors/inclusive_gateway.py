@@ -55,7 +55,7 @@ class InclusiveGateway(Behavior):
                 continue
             condition = flows[flow_id].condition
             try:
-                if condition is None or ctx.evaluate(flow_id, condition):
+                if condition is None or ctx.evaluate(flow_id, condition, token):
                     taken.append(flow_id)
             except BatonError as exc:
                 ctx.fail(token, node, f"condition of sequence flow {flow_id!r} failed: {exc.message}", at="complete")

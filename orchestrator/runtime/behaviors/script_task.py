@@ -26,13 +26,13 @@ class ScriptTask(Behavior):
                 return
             job = ctx.new_id()
             ctx.wait(token, job)
-            ctx.emit(RunScriptTask(job=job, token=token["id"], element=node.id))
+            ctx.emit(RunScriptTask(job=job, token=token["id"], element=node.id, locals=ctx.local_values(token) or None))
             return
         try:
             compiled = ctx.exe.script(node)
-            result = ctx.exe.sandbox.run_script(compiled, ctx.decoded_variables())
-            ctx.set_variables(result.set, element=node.id)
-            ctx.delete_variables(result.deleted)
+            result = ctx.exe.sandbox.run_script(compiled, ctx.variables_for(token))
+            ctx.store(token, result.set, element=node.id)
+            ctx.unset(token, list(result.deleted))
         except BatonError as exc:
             ctx.fail_script(token, node, exc)
             return

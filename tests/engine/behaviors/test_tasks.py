@@ -1,8 +1,8 @@
 """Task and manual task pass the token on; user and receive tasks wait."""
 from __future__ import annotations
 
-from orchestrator.runtime.commands import CreateUserTask, WaitForMessage
-from orchestrator.runtime.events import JobCompleted
+from orchestrator.runtime.commands import CreateUserTask, Subscribe
+from orchestrator.runtime.events import JobCompleted, MessageReceived
 from tests.engine.builder import Model, completed_ids, job_at
 
 
@@ -36,9 +36,9 @@ def test_receive_task_waits_for_its_message():
     m.chain("start", "wait", "end")
     engine = m.engine()
     first = engine.start()
-    [command] = [c for c in first.commands if isinstance(c, WaitForMessage)]
-    assert command.message == "payment received"
-    done = engine.handle(first.state, JobCompleted(command.job, {"paid": 5}))
+    [command] = [c for c in first.commands if isinstance(c, Subscribe)]
+    assert (command.kind, command.name, command.element) == ("message", "payment received", "wait")
+    done = engine.handle(first.state, MessageReceived(command.subscription, {"paid": 5}))
     assert done.status == "completed" and done.state["variables"] == {"paid": 5}
 
 

@@ -48,8 +48,11 @@ TRANSLATED = [
      [({"a": 2, "b": True}, True), ({"a": 1, "b": True}, False), ({"a": 2, "b": False}, False)]),
     ("${a || !b}", None, JUEL, "a or not b", [({"a": False, "b": False}, True), ({"a": False, "b": True}, False)]),
     ("${x eq 'y'}", None, JUEL, "x == 'y'", [({"x": "y"}, True), ({"x": "z"}, False)]),
-    ("${notEnoughInformation == 'true'}", None, JUEL, "notEnoughInformation == 'true'",
-     [({"notEnoughInformation": "true"}, True), ({"notEnoughInformation": "false"}, False)]),
+    # JUEL coerces both sides to Boolean when one is (EL 2.2 section 1.8.2): a Boolean true and the
+    # string a form submits both hold.
+    ("${notEnoughInformation == 'true'}", None, JUEL, "notEnoughInformation in (True, 'true')",
+     [({"notEnoughInformation": "true"}, True), ({"notEnoughInformation": "false"}, False),
+      ({"notEnoughInformation": True}, True), ({"notEnoughInformation": False}, False)]),
     ("${order.total gt 100}", None, JUEL, "order['total'] > 100",
      [({"order": {"total": 150}}, True), ({"order": {"total": 100}}, False)]),
     ("${customer.address.country ne 'CH'}", None, JUEL, "customer['address']['country'] != 'CH'",

@@ -17,7 +17,11 @@ from django.core.management.base import BaseCommand
 from orchestrator.bpmn.parser import parse_file
 from orchestrator.bpmn.validation import validate
 from orchestrator.errors import BatonError, BpmnParseError
-from orchestrator.runtime.simulator import SimulationResult, simulate
+import argparse
+
+import isodate
+
+from orchestrator.runtime.simulator import AdvanceTime, SendMessageAction, SendSignalAction, SimulationResult, simulate
 from orchestrator.scripting import Sandbox, SandboxLimits
 
 EXIT_FAILED = 1
@@ -34,6 +38,13 @@ class Command(BaseCommand):
         parser.add_argument("--vars", default="{}", help="start variables as a JSON object")
         parser.add_argument("--mock", action="append", default=[], metavar="TASK=JSON",
                             help="make service tasks bound to TASK return this JSON object (repeatable)")
+        parser.add_argument("--message", action=_Ordered, metavar="NAME=JSON", dest="events",
+                            help="deliver a message (NAME, or NAME=JSON with its variables), in order with the others")
+        parser.add_argument("--signal", action=_Ordered, metavar="NAME", dest="events", help="broadcast a signal")
+        parser.add_argument("--advance-time", action=_Ordered, metavar="DURATION", dest="events",
+                            help="move the virtual clock on (ISO 8601 like PT5M, or seconds); due timers fire")
+        parser.add_argument("--error-from", action="append", default=[], metavar="TASK=CODE",
+                            help="make service tasks bound to TASK throw the BPMN error CODE")
         parser.add_argument("--run-tasks", action="store_true",
                             help="call the real plugin in-process for service tasks without a mock")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -47,6 +58,13 @@ class Command(BaseCommand):
                 self._bad(f"--mock takes TASK=JSON, got {item!r}")
             value = _json_object(payload, f"--mock {name}", allow_null=True)
             mocks[name] = value
+        errors = {}
+        for item in options["error_from"]:
+            name, sep, code = item.partition("=")
+            if not sep or not name or not code:
+                self._bad(f"--error-from takes TASK=CODE, got {item!r}")
+            errors[name] = code
+        actions = [self._action(kind, value) for kind, value in (options.get("events") or [])]
         try:
             result = parse_file(options["file"], max_bytes=settings.BATON_MAX_BPMN_BYTES)
         except BpmnParseError as exc:
@@ -60,7 +78,8 @@ class Command(BaseCommand):
         run_task = _plugin_runner() if options["run_tasks"] else None
         try:
             outcome = simulate(result.definitions, process_id=options["process"], variables=variables, mocks=mocks,
-                               run_task=run_task, sandbox=sandbox, step_cap=settings.BATON_ENGINE_STEP_CAP)
+                               errors=errors, actions=actions, run_task=run_task, sandbox=sandbox,
+                               step_cap=settings.BATON_ENGINE_STEP_CAP, timezone_name=settings.BATON_TIMEZONE)
         except BatonError as exc:
             self._bad(f"{options['file']}: {exc}")
         if options["json"]:
@@ -80,9 +99,40 @@ class Command(BaseCommand):
             self.stdout.write(f"error at {outcome.error['element']}: {outcome.error['message']}")
         self.stdout.write(f"variables: {json.dumps(outcome.variables, sort_keys=True, default=str)}")
 
+    def _action(self, kind: str, value: str):
+        if kind == "signal":
+            if not value:
+                self._bad("--signal takes a NAME")
+            return SendSignalAction(value)
+        if kind == "message":
+            name, sep, payload = value.partition("=")
+            if not name:
+                self._bad(f"--message takes NAME or NAME=JSON, got {value!r}")
+            return SendMessageAction(name, _json_object(payload, f"--message {name}") if sep else {})
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = isodate.parse_duration(value).total_seconds()
+            except (isodate.ISO8601Error, ValueError, TypeError):
+                self._bad(f"--advance-time takes an ISO 8601 duration (PT5M) or seconds, got {value!r}")
+        if seconds < 0:
+            self._bad("--advance-time cannot go back in time")
+        return AdvanceTime(seconds)
+
     def _bad(self, message: str) -> None:
         self.stderr.write(f"simulate: {message}")
         sys.exit(EXIT_BAD_INPUT)
+
+
+class _Ordered(argparse.Action):
+    """Collect --message, --signal and --advance-time in the order given on the command line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        kind = {"--message": "message", "--signal": "signal", "--advance-time": "advance"}[option_string]
+        events = list(getattr(namespace, self.dest, None) or [])
+        events.append((kind, values))
+        setattr(namespace, self.dest, events)
 
 
 def _json_object(text: str, what: str, *, allow_null: bool = False) -> dict[str, Any] | None:
