@@ -67,7 +67,9 @@ def definition_deploy(*, data: bytes, source_name: str = "", user=None, tenant_i
     if not report.executable:
         blocking = [w for w in report.warnings if w.executable_only] or list(report.warnings)
         raise DeploymentRefused("Baton cannot run this file", problems=blocking, code="not_executable")
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    # Stored as text in the encoding the file declares (the parser read it so), not assumed UTF-8.
+    encoding = parsed.tree.getroottree().docinfo.encoding or "utf-8"
+    text = data.decode(encoding) if isinstance(data, bytes) else data
     deployed: list[DeployedDefinition] = []
     with transaction.atomic():
         deployment = Deployment.objects.create(

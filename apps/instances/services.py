@@ -151,7 +151,15 @@ def instance_cancel(*, instance_id: int, user=None) -> ProcessInstance:
         instance = _lock_instance(instance_id)
         if instance.state != InstanceState.RUNNING:
             raise Conflict(f"the instance is already {instance.state}")
-        _apply(instance, Cancel())
+        if not instance.engine_state:
+            # Cancelled before a worker ran its first step: there is no token to remove yet.
+            PendingEvent.objects.filter(instance=instance, applied_at__isnull=True).update(
+                applied_at=timezone.now(), outcome="ignored: cancelled before it started")
+            instance.state, instance.ended_at = InstanceState.CANCELLED, timezone.now()
+            instance.revision += 1
+            instance.save(update_fields=["state", "ended_at", "revision"])
+        else:
+            _apply(instance, Cancel())
         _log("cancel", instance=instance, user=user)
     return instance
 

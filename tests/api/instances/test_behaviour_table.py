@@ -173,3 +173,13 @@ def test_completing_a_user_task_twice_is_a_conflict(definition):
     services.user_task_complete(task_id=task.pk)
     with pytest.raises(Conflict, match="completed"):
         services.user_task_complete(task_id=task.pk)
+
+
+def test_cancelling_before_the_first_step_ran_cancels_at_once(definition):
+    instance = services.instance_start(definition=definition, variables={"message": "hi"})
+    services.instance_cancel(instance_id=instance.pk)
+    instance.refresh_from_db()
+    assert instance.state == "cancelled" and instance.ended_at is not None
+    services.instance_step(instance_id=instance.pk)  # the start, applied late, changes nothing
+    instance.refresh_from_db()
+    assert instance.state == "cancelled" and not Job.objects.filter(instance=instance).exists()
