@@ -11,6 +11,7 @@ import sys
 # command -> (module, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "engine": ("bench.engine", "the engine alone against SpiffWorkflow 3.2.0 on the same BPMN models"),
+    "celery": ("bench.celery", "Baton on real Celery workers against a plain Celery chain and chord of the same tasks"),
 }
 
 
