@@ -54,7 +54,7 @@ class HasGrant(BasePermission):
 class TaskIsOffered(BasePermission):
     """Claiming or completing a task needs it offered to the caller (assigned to them, or open
     to them as a candidate; `HasGrant` checks `complete` on its key). Unclaiming needs `operate`
-    on its key, or the task assigned to the caller and `complete` on its key."""
+    on its key, or the task offered to the caller (when assigned: to them) and `complete` on its key."""
 
     message = "this task is not offered to you"
 
@@ -67,6 +67,7 @@ class TaskIsOffered(BasePermission):
             key = definition_key_of(task)
             if user_may(user=request.user, action=Action.OPERATE, key=key):
                 return True
-            return (task.assignee == request.user.get_username()
+            # Offered: assigned to the caller (or unassigned and open to them: then "not claimed", 409).
+            return (user_task_is_offered(user=request.user, task=task)
                     and user_may(user=request.user, action=Action.COMPLETE, key=key))
         return True

@@ -34,22 +34,12 @@ class JSONObjectField(serializers.DictField):
         super().__init__(**kwargs)
 
 
-# -- errors -------------------------------------------------------------------------------------------
-
 class ProblemSerializer(serializers.Serializer):
+    """One problem: in the API's errors, and in a deployment's warnings."""
+
     element = serializers.CharField(allow_null=True, help_text="The BPMN element id, or the input field.")
     line = serializers.IntegerField(allow_null=True, help_text="The line in the BPMN file, when known.")
     message = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error the API answers."""
-
-    message = serializers.CharField()
-    errors = ProblemSerializer(many=True)
-    code = serializers.CharField(help_text="Stable: invalid_model, not_executable, invalid_input, not_found, "
-                                           "conflict, permission_denied, not_authenticated, too_large, "
-                                           "idempotency_key_reused, throttled, unavailable, ...")
 
 
 # -- definitions --------------------------------------------------------------------------------------

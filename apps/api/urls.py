@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from apps.api.views.base import ID_PATTERN
 from apps.api.views.definitions import DefinitionViewSet
+from apps.api.views.docs import DocsView, SchemaView
 from apps.api.views.errors import api_not_found
 from apps.api.views.incidents import IncidentViewSet
 from apps.api.views.instances import InstanceViewSet
@@ -21,8 +21,8 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("service-tasks", ServiceTaskViewSet, basename="service-task")
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("auth/", include("rest_framework.urls")),
     # Diagrams end in .svg, not in the router's trailing slash.
     re_path(rf"^definitions/(?P<pk>{ID_PATTERN})/diagram\.svg$", DefinitionViewSet.as_view({"get": "diagram"}),

@@ -17,7 +17,7 @@ from apps.access.models import Action
 from apps.api.exceptions import PayloadTooLarge
 from apps.api.idempotency import idempotent
 from apps.api.serializers import (
-    DefinitionFilterSerializer, DefinitionSerializer, DeployResultSerializer, DeployUploadSerializer, ErrorSerializer,
+    DefinitionFilterSerializer, DefinitionSerializer, DeployResultSerializer, DeployUploadSerializer,
 )
 from apps.api.views.base import BatonViewSet
 from apps.definitions.models import ProcessDefinition
@@ -62,13 +62,12 @@ def _too_large(size: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the BPMN file is {size:,} bytes, over the limit of {settings.BATON_MAX_BPMN_BYTES:,}")
 
 
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 @extend_schema_view(
     list=extend_schema(summary="Process definitions you may read, newest first",
                        parameters=[DefinitionFilterSerializer], responses={200: DefinitionSerializer(many=True)}),
-    retrieve=extend_schema(summary="One process definition", responses={200: DefinitionSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One process definition", responses={200: DefinitionSerializer}),
 )
 class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet):
     serializer_class = DefinitionSerializer
@@ -96,8 +95,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonV
                     "version was created, 200 when all were unchanged; 400 `invalid_model` or `not_executable` "
                     "with the problems (element, line); 413 over BATON_MAX_BPMN_BYTES. Needs the deploy grant.",
         request={"multipart/form-data": DeployUploadSerializer, "application/xml": OpenApiTypes.BINARY},
-        responses={201: DeployResultSerializer, 200: DeployResultSerializer, 413: ErrorSerializer,
-                   422: ErrorSerializer, **ERRORS},
+        responses={201: DeployResultSerializer, 200: DeployResultSerializer},
     )
     @idempotent
     def create(self, request, *args, **kwargs) -> Response:
@@ -118,20 +116,20 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonV
             raise _too_large(upload.size)
         return upload.read(), upload.name or ""
 
-    @extend_schema(summary="The deployed file", responses={(200, "application/xml"): OpenApiTypes.STR, **ERRORS})
+    @extend_schema(summary="The deployed file", responses={(200, "application/xml"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def xml(self, request, pk=None) -> HttpResponse:
         definition = self.get_object()
         return HttpResponse(definition.xml, content_type="application/xml; charset=utf-8")
 
     @extend_schema(summary="The process diagram as SVG (drawn from the file's BPMNDI; a list of its elements "
-                           "when it has none)", responses={(200, "image/svg+xml"): OpenApiTypes.STR, **ERRORS})
+                           "when it has none)", responses={(200, "image/svg+xml"): OpenApiTypes.STR})
     def diagram(self, request, pk=None) -> HttpResponse:
         """Routed as /definitions/{id}/diagram.svg (urls.py), without the router's trailing slash."""
         return diagram_response(self.get_object())
 
     @extend_schema(summary="Retire a version: no new instance starts on it (running ones go on)",
-                   request=None, responses={200: DefinitionSerializer, 422: ErrorSerializer, **ERRORS})
+                   request=None, responses={200: DefinitionSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def retire(self, request, pk=None) -> Response:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from apps.api.exceptions import error_body
 
 
+@csrf_exempt  # like the API's views: a POST to an unknown path is a JSON 404, not a CSRF page
 def api_not_found(request, unmatched: str = "") -> JsonResponse:
     """Every path under /api/v1/ that no route matches (also keeps Django's APPEND_SLASH
     redirect, which would answer a POST with an error page, out of the API)."""

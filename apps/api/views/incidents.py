@@ -9,18 +9,17 @@ from rest_framework.response import Response
 
 from apps.access.models import Action
 from apps.api.idempotency import idempotent
-from apps.api.serializers import ErrorSerializer, IncidentFilterSerializer, IncidentSerializer
+from apps.api.serializers import IncidentFilterSerializer, IncidentSerializer
 from apps.api.views.base import BatonViewSet
 from apps.instances import services
 from apps.instances.models import Incident
 
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 @extend_schema_view(
     list=extend_schema(summary="Incidents of the processes you may read, newest first",
                        parameters=[IncidentFilterSerializer], responses={200: IncidentSerializer(many=True)}),
-    retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One incident", responses={200: IncidentSerializer}),
 )
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet):
     serializer_class = IncidentSerializer
@@ -39,7 +38,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
         return queryset
 
     @extend_schema(summary="Retry: the element runs again with fresh attempts (on a worker)", request=None,
-                   responses={200: IncidentSerializer, 409: ErrorSerializer, 422: ErrorSerializer, **ERRORS})
+                   responses={200: IncidentSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def retry(self, request, pk=None) -> Response:

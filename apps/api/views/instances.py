@@ -16,7 +16,7 @@ from apps.access.models import Action
 from apps.access.selectors import JSONArrayHas
 from apps.api.idempotency import idempotent
 from apps.api.serializers import (
-    ErrorSerializer, HistoryEntrySerializer, InstanceFilterSerializer, InstanceSerializer, InstanceStartSerializer,
+    HistoryEntrySerializer, InstanceFilterSerializer, InstanceSerializer, InstanceStartSerializer,
     VariablesChangeSerializer,
 )
 from apps.api.views.base import BatonViewSet, OldestFirst
@@ -29,8 +29,6 @@ from apps.instances.masking import mask_variables
 from apps.instances.models import FlowNodeInstance, ProcessInstance
 from apps.instances.selectors import instance_open_incidents, instance_to_dict
 
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-COMMAND_ERRORS = {**ERRORS, 409: ErrorSerializer, 422: ErrorSerializer}
 
 
 def instance_body(instance: ProcessInstance) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def instance_body(instance: ProcessInstance) -> dict[str, Any]:
 @extend_schema_view(
     list=extend_schema(summary="Process instances you may read, newest first",
                        parameters=[InstanceFilterSerializer], responses={200: InstanceSerializer(many=True)}),
-    retrieve=extend_schema(summary="One process instance", responses={200: InstanceSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One process instance", responses={200: InstanceSerializer}),
 )
 class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet):
     serializer_class = InstanceSerializer
@@ -80,7 +78,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
     @extend_schema(summary="Start an instance",
                    description="Of the latest version of `definition_key`, or of the version `definition_id`. "
                                "A worker runs the first step: the answer shows the instance as recorded.",
-                   request=InstanceStartSerializer, responses={201: InstanceSerializer, **COMMAND_ERRORS})
+                   request=InstanceStartSerializer, responses={201: InstanceSerializer})
     @idempotent
     def create(self, request, *args, **kwargs) -> Response:
         serializer = InstanceStartSerializer(data=request.data)
@@ -111,7 +109,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
         return definition
 
     @extend_schema(summary="The instance's history, oldest first: one row per flow node instance and per "
-                           "sequence flow taken", responses={200: HistoryEntrySerializer(many=True), **ERRORS})
+                           "sequence flow taken", responses={200: HistoryEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=OldestFirst)
     def history(self, request, pk=None) -> Response:
         instance = self.get_object()
@@ -120,7 +118,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
 
     @extend_schema(summary="The process diagram as SVG, marked: elements holding a token (active), nodes "
                            "completed and flows taken (taken), open incidents (incident)",
-                   responses={(200, "image/svg+xml"): OpenApiTypes.STR, **ERRORS})
+                   responses={(200, "image/svg+xml"): OpenApiTypes.STR})
     def diagram(self, request, pk=None) -> HttpResponse:
         """Routed as /instances/{id}/diagram.svg (urls.py), without the router's trailing slash."""
         instance = self.get_object()
@@ -132,7 +130,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
                                 incidents=set(incidents))
 
     @extend_schema(summary="Cancel: ends the instance at once", request=None,
-                   responses={200: InstanceSerializer, **COMMAND_ERRORS})
+                   responses={200: InstanceSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request, pk=None) -> Response:
@@ -140,7 +138,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
         return Response(instance_body(instance))
 
     @extend_schema(summary="Suspend: no work runs until resumed", request=None,
-                   responses={200: InstanceSerializer, **COMMAND_ERRORS})
+                   responses={200: InstanceSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def suspend(self, request, pk=None) -> Response:
@@ -148,7 +146,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
         return Response(instance_body(instance))
 
     @extend_schema(summary="Resume a suspended instance", request=None,
-                   responses={200: InstanceSerializer, **COMMAND_ERRORS})
+                   responses={200: InstanceSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def resume(self, request, pk=None) -> Response:
@@ -156,7 +154,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
         return Response(instance_body(instance))
 
     @extend_schema(summary="Set and delete variables (recorded in the operation log)",
-                   request=VariablesChangeSerializer, responses={200: InstanceSerializer, **COMMAND_ERRORS})
+                   request=VariablesChangeSerializer, responses={200: InstanceSerializer})
     @action(detail=True, methods=["patch"])
     @idempotent
     def variables(self, request, pk=None) -> Response:

@@ -18,20 +18,18 @@ from apps.access.models import Action
 from apps.access.selectors import JSONArrayHas, user_tasks_offered
 from apps.api.idempotency import idempotent
 from apps.api.permissions import HasGrant, TaskIsOffered
-from apps.api.serializers import ErrorSerializer, TaskCompleteSerializer, TaskFilterSerializer, TaskSerializer
+from apps.api.serializers import TaskCompleteSerializer, TaskFilterSerializer, TaskSerializer
 from apps.api.views.base import BatonViewSet
 from apps.instances import services
 from apps.instances.models import UserTask
 from rest_framework.permissions import IsAuthenticated
 
-ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-COMMAND_ERRORS = {**ERRORS, 409: ErrorSerializer, 422: ErrorSerializer}
 
 
 @extend_schema_view(
     list=extend_schema(summary="User tasks: by default the open ones you may complete",
                        parameters=[TaskFilterSerializer], responses={200: TaskSerializer(many=True)}),
-    retrieve=extend_schema(summary="One user task", responses={200: TaskSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One user task", responses={200: TaskSerializer}),
 )
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet):
     serializer_class = TaskSerializer
@@ -65,7 +63,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet
         return queryset
 
     @extend_schema(summary="Claim: the task is assigned to you", request=None,
-                   responses={200: TaskSerializer, **COMMAND_ERRORS})
+                   responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def claim(self, request, pk=None) -> Response:
@@ -73,7 +71,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet
         return Response(TaskSerializer(self._fresh(task)).data)
 
     @extend_schema(summary="Unclaim: the task is unassigned again", request=None,
-                   responses={200: TaskSerializer, **COMMAND_ERRORS})
+                   responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def unclaim(self, request, pk=None) -> Response:
@@ -83,7 +81,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet
     @extend_schema(summary="Complete the task with variables",
                    description="Where the model declares the task's form fields, only those variables are "
                                "accepted (400 naming the others). Completing it again is 409.",
-                   request=TaskCompleteSerializer, responses={200: TaskSerializer, **COMMAND_ERRORS})
+                   request=TaskCompleteSerializer, responses={200: TaskSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def complete(self, request, pk=None) -> Response:

@@ -56,8 +56,6 @@ def script_process(key: str) -> str:
 def _local_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
