@@ -46,9 +46,23 @@ SCRIPT_VARIABLES = {"BATON_ADMIN_USER", "BATON_ADMIN_PASSWORD"}  # scripts/serve
 
 # -- reading the files ---------------------------------------------------------------------------
 
+class Computed(str):
+    """A default that is an expression (`5 * 1024 * 1024`), kept as its source text."""
+
+
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+
+
+def _constant(node: ast.expr) -> Any:
+    """A literal's value, arithmetic on numbers included (`5 * 1024 * 1024`); ValueError otherwise."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        return _ARITHMETIC[type(node.op)](_constant(node.left), _constant(node.right))
+    return ast.literal_eval(node)
+
+
 def settings_env_names(source: str | None = None) -> dict[str, Any]:
     """Every environment variable config/settings.py reads (`env("X")`, `env.int("X", default=...)`),
-    with the default it gives (ast.literal_eval of it, or its source text when not a literal)."""
+    with the default it gives (the literal's value, else a Computed with the expression's source)."""
     source = SETTINGS.read_text() if source is None else source
     found: dict[str, Any] = {}
     for node in ast.walk(ast.parse(source)):
@@ -64,9 +78,9 @@ def settings_env_names(source: str | None = None) -> dict[str, Any]:
         for keyword in node.keywords:
             if keyword.arg == "default":
                 try:
-                    default = ast.literal_eval(keyword.value)
+                    default = _constant(keyword.value)
                 except ValueError:
-                    default = ast.get_source_segment(source, keyword.value)
+                    default = Computed(ast.get_source_segment(source, keyword.value))
         found.setdefault(first.value, default)
     return found
 
