@@ -259,7 +259,7 @@ class CeleryProcess:
     def task_results(self, task_id: str) -> list[str]:
         """What the task with this id returned, once per run, as the worker logged it ('skipped', ...)."""
         marker = f"[{task_id}] succeeded in "
-        return [line.split("s: ", 1)[1].strip() if "s: " in line else ""
+        return [line.split(marker, 1)[1].partition("s: ")[2].strip()
                 for line in self.log_text().splitlines() if marker in line]
 
 
