@@ -14,15 +14,15 @@ from apps.definitions.models import ProcessDefinition
 from apps.instances.models import Incident, ProcessInstance, UserTask
 
 
-def definition_key_of(obj) -> str:
-    """The definition key a definition, instance, task or incident belongs to."""
+def definition_key_of(obj) -> str | None:
+    """The definition key a definition, instance, task or incident belongs to (None for anything else)."""
     if isinstance(obj, ProcessDefinition):
         return obj.key
     if isinstance(obj, ProcessInstance):
         return obj.definition.key
     if isinstance(obj, (UserTask, Incident)):
         return obj.instance.definition.key
-    raise TypeError(f"no definition key for {type(obj).__name__}")
+    return None
 
 
 class HasGrant(BasePermission):
@@ -47,6 +47,8 @@ class HasGrant(BasePermission):
         if grant is None or grant == Action.DEPLOY:
             return True
         key = definition_key_of(obj)
+        if key is None:  # not one of ours (the browsable API asks about rendered data): no
+            return False
         self.message = f"you may not {grant} processes of {key!r}"
         return user_may(user=request.user, action=grant, key=key)
 
@@ -60,6 +62,8 @@ class TaskIsOffered(BasePermission):
 
     def has_object_permission(self, request, view, task) -> bool:
         action = getattr(view, "action", None)
+        if not isinstance(task, UserTask):
+            return action not in ("claim", "complete", "unclaim")
         if action in ("claim", "complete"):
             return user_task_is_offered(user=request.user, task=task)
         if action == "unclaim":

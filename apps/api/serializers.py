@@ -34,6 +34,10 @@ class JSONObjectField(serializers.DictField):
         super().__init__(**kwargs)
 
 
+class NoInputSerializer(serializers.Serializer):
+    """Commands that take no input (cancel, suspend, resume, retry, claim, unclaim, retire)."""
+
+
 class ProblemSerializer(serializers.Serializer):
     """One problem: in the API's errors, and in a deployment's warnings."""
 

@@ -53,6 +53,11 @@ class BatonViewSet(viewsets.GenericViewSet):
     grants: dict[str, Action] = {}
     throttle_scopes: dict[str, str] = {}
     filter_serializer_class = None
+    # The serializer each command validates its input with (also the browsable API's form for it).
+    input_serializers: dict[str, type] = {}
+
+    def get_serializer_class(self):
+        return self.input_serializers.get(self.action, self.serializer_class)
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)

@@ -17,7 +17,7 @@ from apps.access.models import Action
 from apps.api.exceptions import PayloadTooLarge
 from apps.api.idempotency import idempotent
 from apps.api.serializers import (
-    DefinitionFilterSerializer, DefinitionSerializer, DeployResultSerializer, DeployUploadSerializer,
+    DefinitionFilterSerializer, DefinitionSerializer, DeployResultSerializer, DeployUploadSerializer, NoInputSerializer,
 )
 from apps.api.views.base import BatonViewSet
 from apps.definitions.models import ProcessDefinition
@@ -75,6 +75,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonV
     parser_classes = [MultiPartParser, XMLBodyParser, TextXMLBodyParser]
     grants = {"create": Action.DEPLOY, "retire": Action.DEPLOY}
     throttle_scopes = {"create": "deploy", "retire": "deploy"}
+    input_serializers = {"create": DeployUploadSerializer, "retire": NoInputSerializer}
 
     def get_queryset(self) -> QuerySet[ProcessDefinition]:
         queryset = self.scope(Action.READ).filter(ProcessDefinition.objects.all(), "key")

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.access.models import Action
 from apps.api.idempotency import idempotent
-from apps.api.serializers import IncidentFilterSerializer, IncidentSerializer
+from apps.api.serializers import IncidentFilterSerializer, IncidentSerializer, NoInputSerializer
 from apps.api.views.base import BatonViewSet
 from apps.instances import services
 from apps.instances.models import Incident
@@ -26,6 +26,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
     filter_serializer_class = IncidentFilterSerializer
     grants = {"retry": Action.OPERATE}
     throttle_scopes = {"retry": "command"}
+    input_serializers = {"retry": NoInputSerializer}
 
     def get_queryset(self) -> QuerySet[Incident]:
         queryset = self.scope(Action.READ).filter(

@@ -16,7 +16,7 @@ from apps.access.models import Action
 from apps.access.selectors import JSONArrayHas
 from apps.api.idempotency import idempotent
 from apps.api.serializers import (
-    HistoryEntrySerializer, InstanceFilterSerializer, InstanceSerializer, InstanceStartSerializer,
+    HistoryEntrySerializer, InstanceFilterSerializer, NoInputSerializer, InstanceSerializer, InstanceStartSerializer,
     VariablesChangeSerializer,
 )
 from apps.api.views.base import BatonViewSet, OldestFirst
@@ -50,6 +50,8 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
               "resume": Action.OPERATE, "variables": Action.OPERATE}
     throttle_scopes = {"create": "start", "cancel": "command", "suspend": "command", "resume": "command",
                        "variables": "command"}
+    input_serializers = {"create": InstanceStartSerializer, "variables": VariablesChangeSerializer,
+                         "cancel": NoInputSerializer, "suspend": NoInputSerializer, "resume": NoInputSerializer}
 
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         queryset = self.scope(Action.READ).filter(ProcessInstance.objects.select_related("definition"),
@@ -81,7 +83,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
                    request=InstanceStartSerializer, responses={201: InstanceSerializer})
     @idempotent
     def create(self, request, *args, **kwargs) -> Response:
-        serializer = InstanceStartSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         definition = self._definition_to_start(data)
@@ -159,7 +161,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
     @idempotent
     def variables(self, request, pk=None) -> Response:
         instance = self.get_object()
-        serializer = VariablesChangeSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         instance = services.instance_set_variables(instance_id=instance.pk, set=serializer.validated_data["set"],
                                                    delete=serializer.validated_data["delete"], user=request.user)

@@ -12,17 +12,17 @@ from django.db.models import CharField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.access.models import Action
 from apps.access.selectors import JSONArrayHas, user_tasks_offered
 from apps.api.idempotency import idempotent
 from apps.api.permissions import HasGrant, TaskIsOffered
-from apps.api.serializers import TaskCompleteSerializer, TaskFilterSerializer, TaskSerializer
+from apps.api.serializers import NoInputSerializer, TaskCompleteSerializer, TaskFilterSerializer, TaskSerializer
 from apps.api.views.base import BatonViewSet
 from apps.instances import services
 from apps.instances.models import UserTask
-from rest_framework.permissions import IsAuthenticated
 
 
 
@@ -37,6 +37,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet
     permission_classes = [IsAuthenticated, HasGrant, TaskIsOffered]
     grants = {"claim": Action.COMPLETE, "complete": Action.COMPLETE}
     throttle_scopes = {"claim": "command", "unclaim": "command", "complete": "command"}
+    input_serializers = {"complete": TaskCompleteSerializer, "claim": NoInputSerializer,
+                         "unclaim": NoInputSerializer}
 
     def get_queryset(self) -> QuerySet[UserTask]:
         queryset = self.scope(Action.READ).filter(
@@ -86,7 +88,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonViewSet
     @idempotent
     def complete(self, request, pk=None) -> Response:
         task = self.get_object()
-        serializer = TaskCompleteSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task = services.user_task_complete(task_id=task.pk, variables=serializer.validated_data["variables"],
                                            user=request.user)
