@@ -2,7 +2,12 @@
 drf-spectacular-sidecar): drf-spectacular's views, with errors in the API's JSON shape."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -20,4 +25,10 @@ class SchemaView(_JSONErrors, SpectacularAPIView):
 
 
 class DocsView(_JSONErrors, SpectacularSwaggerView):
-    pass
+    """A browser that is not logged in is sent to the login page (then back); API clients get 401."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (NotAuthenticated, AuthenticationFailed)) \
+                and "text/html" in self.request.headers.get("Accept", ""):
+            return redirect(f"{reverse('rest_framework:login')}?{urlencode({'next': self.request.get_full_path()})}")
+        return super().handle_exception(exc)

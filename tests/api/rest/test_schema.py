@@ -53,6 +53,18 @@ def test_the_docs_page_serves_swagger_ui_from_our_own_static_files(as_bob):
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
 
 
+def test_a_browser_not_logged_in_is_sent_to_the_login_page_and_back(bob):
+    from django.test import Client
+
+    browser = Client()
+    page = browser.get(f"{API}/docs/", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert page.status_code == 302 and page["Location"] == f"{API}/auth/login/?next=%2Fapi%2Fv1%2Fdocs%2F"
+    assert browser.get(page["Location"]).status_code == 200
+    back = browser.post(page["Location"], {"username": "bob", "password": "pw-bob"})
+    assert back.status_code == 302 and back["Location"] == f"{API}/docs/"
+    assert browser.get(f"{API}/docs/", HTTP_ACCEPT="text/html").status_code == 200
+
+
 # -- schemathesis ---------------------------------------------------------------------------------------
 
 def generated_schema() -> dict:
