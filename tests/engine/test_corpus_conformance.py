@@ -3,9 +3,10 @@ their notes record, adapted to the BPMN 2.0 spec where Baton follows it (see cor
 
 Each scenario runs through `Simulation`, the in-process runner behind `simulate`: the real
 engine and sandbox, started where `simulate` starts it, service tasks answered from the
-scenario's mocks (or failed with the scenario's business error), messages kept until something
-waits for them, signals broadcast, and a virtual clock that fires due timers when the scenario
-advances it. The engine is wrapped so that the test also sees every command it gave (the
+scenario's mocks (or failed with the scenario's business error), call activities running the
+called process in-process (from the same file or the scenario's `library`), messages kept until
+something waits for them, signals broadcast, and a virtual clock that fires due timers when the
+scenario advances it. The engine is wrapped so that the test also sees every command it gave (the
 inputs each service task was given, the messages, signals and escalations it sent out); the
 open tasks are checked between actions. The table of results is printed at the end of the
 session by the hook in conftest.py.
@@ -105,14 +106,18 @@ def open_tasks(state: dict[str, Any], process: Process) -> list[str]:
 def run_scenario(scenario: Scenario) -> tuple[Run, Process]:
     definitions = _definitions(scenario.file)
     process_id, start_event = choose_start_event(definitions, scenario.process)
-    engine = RecordingEngine.for_definitions(definitions, process_id, options=EngineOptions(chunk_steps=None))
+    # As `simulate` runs it: the engine works on the simulation's state in place, so the answers to
+    # several commands of one step (parallel service tasks, parallel call activities) build on each other.
+    options = EngineOptions(chunk_steps=None, copy_state=False)
+    engine = RecordingEngine.for_definitions(definitions, process_id, options=options)
     process = engine.process
     mocks = {action.plugin: action.result for action in scenario.actions if isinstance(action, Mock)}
     errors = {action.plugin: action.code for action in scenario.actions if isinstance(action, BusinessError)}
     # A script's datetime.now() is the wall clock, naive, and the engine reads naive times in UTC:
     # the wall-clock start is that same naive time, read in UTC, so the two agree in any zone.
     start = datetime.now().replace(tzinfo=timezone.utc) if scenario.wall_clock else START_TIME
-    simulation = Simulation(engine, mocks, errors, None, start)
+    library = (definitions, *(_definitions(other) for other in scenario.library))
+    simulation = Simulation(engine, mocks, errors, None, start, library=library)
     run = Run()
 
     try:
@@ -192,6 +197,10 @@ def mismatches(scenario: Scenario, run: Run, process: Process) -> list[str]:
         times = run.completed.count(_resolve(process, ref))
         if times != 1:
             found.append(f"{ref!r} completed {times} times, expected once")
+    for ref, count in expected.times.items():
+        times = run.completed.count(_resolve(process, ref))
+        if times != count:
+            found.append(f"{ref!r} completed {times} times, expected {count}")
     for first, then in expected.before:
         a, b = _resolve(process, first), _resolve(process, then)
         if a in run.completed and b in run.completed:
