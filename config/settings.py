@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "apps.plugins",
     "apps.definitions",
     "apps.instances",
+    # Timers, message and signal subscriptions, the message buffer (the BPMN events of instances).
+    "apps.events",
     # Grants: who may read, start, operate, complete or deploy which process.
     "apps.access",
     # The REST API under /api/v1/ (and /healthz, /readyz at the root).
@@ -207,8 +209,27 @@ BATON_MAX_CALL_DEPTH = env.int("BATON_MAX_CALL_DEPTH", default=20)
 
 # Longest run of consecutive service tasks sent ahead as one Celery chain.
 BATON_CHAIN_LENGTH = env.int("BATON_CHAIN_LENGTH", default=10)
+# Seconds a recorded event may wait unapplied before the reconciler sends its instance a step again.
+BATON_PENDING_EVENT_GRACE_SECONDS = env.int("BATON_PENDING_EVENT_GRACE_SECONDS", default=30)
 # How often the reconciler may re-dispatch one job before it opens an incident instead.
 BATON_MAX_REDISPATCHES = env.int("BATON_MAX_REDISPATCHES", default=5)
+
+# --- Timers, messages and signals (apps/events) -------------------------------------------------
+
+# Seconds a message nobody waits for yet is kept for the first subscription that matches it (a
+# reply that arrives before its catch event is committed is never lost); a correlation may ask
+# for less or more (ttl), 0 for none.
+BATON_MESSAGE_TTL = env.int("BATON_MESSAGE_TTL", default=3600)
+# Seconds a message is remembered after its TTL ran out: a repeated message_id gets the first
+# answer until then, and the admin shows it.
+BATON_MESSAGE_RETENTION = env.int("BATON_MESSAGE_RETENTION", default=24 * 60 * 60)
+# Shortest period, in seconds, of a timer cycle without end (R/PT..., cron): faster ones are refused
+# at deploy, because they would create tokens without bound.
+BATON_MIN_TIMER_INTERVAL = env.float("BATON_MIN_TIMER_INTERVAL", default=1.0)
+# Timers one sweep claims per transaction; the sweep claims batch after batch for about 5 s.
+BATON_TIMER_BATCH = env.int("BATON_TIMER_BATCH", default=100)
+# Seconds after which a timer claimed by a sweeper that died is claimed again by another.
+BATON_TIMER_CLAIM_LEASE = env.int("BATON_TIMER_CLAIM_LEASE", default=30)
 
 # --- REST API (apps/api) ------------------------------------------------------------------------
 
@@ -286,6 +307,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@127.0.0.1:5672//")
 # Redis holds task results; BPMN state itself lives in the database, never here.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/0")
+# Redis for the lock that lets only one timer sweep run at a time (an overlapping run exits at
+# once); the result backend's by default. Empty: no lock (claims in the database keep timers
+# correct anyway, the lock only saves work).
+BATON_LOCK_URL = env.str("BATON_LOCK_URL", default=CELERY_RESULT_BACKEND if CELERY_RESULT_BACKEND.startswith(
+    ("redis://", "rediss://")) else "")
 # JSON only: no pickle, so a message can never execute code, and payloads stay readable.
 CELERY_ACCEPT_CONTENT = ["json"]
 # Tasks are sent as JSON.
@@ -342,7 +368,8 @@ from kombu import Exchange, Queue  # noqa: E402
 
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
-    for name in ("baton.engine", "baton.starts", "baton.scripts", "baton.plugins", "baton.maintenance")
+    for name in ("baton.engine", "baton.starts", "baton.scripts", "baton.plugins", "baton.maintenance",
+                 "baton.timers")
 ) + tuple(
     Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
     for name in env.list("BATON_EXTRA_QUEUES", default=[])
@@ -355,6 +382,11 @@ CELERY_TASK_ROUTES = {
     "baton.outbox.relay": {"queue": "baton.maintenance"},
     "baton.jobs.retry": {"queue": "baton.maintenance"},
     "baton.jobs.reconcile": {"queue": "baton.maintenance"},
+    # The timer sweep has a queue of its own: a backlog of other maintenance never delays a timer.
+    "baton.timers.sweep": {"queue": "baton.timers"},
+    # A message or signal thrown by an instance is correlated or broadcast as an engine continuation.
+    "baton.message.correlate": {"queue": "baton.engine"},
+    "baton.signal.broadcast": {"queue": "baton.engine"},
 }
 # Periodic work run by `celery -A config beat`: installed into django_celery_beat's tables, so
 # each is visible and pausable in the admin. Sweeps are cheap when there is nothing to do.
@@ -365,4 +397,8 @@ CELERY_BEAT_SCHEDULE = {
                          "options": {"expires": 10}},
     "baton-jobs-reconcile": {"task": "baton.jobs.reconcile",
                              "schedule": env.float("BATON_RECONCILE_EVERY", default=30.0), "options": {"expires": 60}},
+    # Fires due timers every second. django-celery-beat reads `expire_seconds` (not `expires`):
+    # a run not started within 2 s is dropped, so its queue never holds more than two runs, and a
+    # Redis lock (BATON_LOCK_URL) makes a run that overlaps another exit at once.
+    "baton-timers-sweep": {"task": "baton.timers.sweep", "schedule": 1.0, "options": {"expire_seconds": 2}},
 }

@@ -262,9 +262,11 @@ def instance_step(*, instance_id: int) -> int:
             return applied
 
 
-def job_begin(*, job_id: str) -> Job | None:
+def job_begin(*, job_id: str, redelivered: bool = False) -> Job | None:
     """Claim a job for running: None when the job must not run (finished, cancelled, held,
-    already running under a live lease). Increments the attempt before the work runs."""
+    already running under a live lease). Increments the attempt before the work runs.
+    `redelivered`: the broker gave this message again because the worker holding it was lost,
+    so a job still marked started is taken over (its next attempt) instead of skipped."""
     job = Job.objects.filter(pk=job_id).only("instance_id").first()
     if job is None:
         return None
@@ -289,7 +291,7 @@ def job_begin(*, job_id: str) -> Job | None:
             job.state = JobState.PENDING  # held; resume dispatches it again
             job.save(update_fields=["state"])
             return None
-        if job.state == JobState.STARTED and job.lease_expires_at and job.lease_expires_at > now:
+        if job.state == JobState.STARTED and job.lease_expires_at and job.lease_expires_at > now and not redelivered:
             return None  # a duplicate delivery while the first is still running
         job.attempt += 1
         if job.attempt > job.max_attempts:
@@ -346,19 +348,33 @@ def job_complete(*, job_id: str, attempt: int, result: Any, deleted: list[str] |
         return _apply(instance, event)
 
 
-def job_fail(*, job_id: str, attempt: int, error: str, retryable: bool = True, traceback: str = "") -> str:
+def job_fail(*, job_id: str, attempt: int, error: str, retryable: bool = True, traceback: str = "",
+             code: str | None = None, variables: dict[str, Any] | None = None) -> str:
     """A failed attempt: schedule the next one (Baton owns the attempts, not Celery), or open
-    an incident when they are spent or the failure cannot get better by retrying."""
+    an incident when they are spent or the failure cannot get better by retrying.
+
+    With `code`, the plugin threw a business error (`orchestrator.plugin.BpmnError`): never
+    retried, it goes to the engine as JobFailed(code, variables), where an error boundary or event
+    sub-process catches it; uncaught, it opens an incident naming the code."""
     job = Job.objects.filter(pk=job_id).only("instance_id").first()
     if job is None:
         return "unknown job"
+    if code is not None:
+        try:
+            variables = decode_variables(_check_variables(variables or {}, what="the error's variables"))
+        except InvalidInput as exc:  # the error cannot carry them: a technical failure, not a business one
+            code, variables, error = None, None, f"BPMN error {code!r}: {exc.message}"
+            retryable = False
     with transaction.atomic():
         instance = _lock_instance(job.instance_id)
         job = Job.objects.select_for_update().get(pk=job_id)
         if job.state != JobState.STARTED or job.attempt != attempt:
             return f"job is {job.state}"
         now = timezone.now()
-        job.last_error = error[:10_000]
+        job.last_error = (f"BPMN error {code!r}: {error}" if code is not None else error)[:10_000]
+        if code is not None:
+            _fail_job(instance, job, error, now=now, traceback=job.last_error, code=code, variables=variables)
+            return f"business error {code}"
         if retryable and job.attempt < job.max_attempts:
             delays = job.retry_delays or [0]
             delay = delays[min(job.attempt - 1, len(delays) - 1)]
@@ -383,6 +399,21 @@ def jobs_dispatch_due_retries(*, limit: int = 500) -> int:
     return count
 
 
+def steps_reconcile(*, grace_seconds: int | None = None, limit: int = 500) -> int:
+    """Send a step again for instances whose recorded events wait longer than a step takes:
+    a step message lost in a database outage or a crash must not leave them unapplied for good.
+    A suspended instance keeps its events until it is resumed."""
+    grace = settings.BATON_PENDING_EVENT_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    stale = list(PendingEvent.objects.filter(applied_at__isnull=True, created_at__lt=cutoff,
+                                             instance__suspended=False)
+                 .values_list("instance_id", flat=True).distinct()[:limit])
+    for instance_id in stale:
+        with transaction.atomic():
+            outbox.add(STEP_TASK, {"instance_id": instance_id}, queue=ENGINE_QUEUE)
+    return len(stale)
+
+
 def jobs_reconcile(*, limit: int = 500) -> int:
     """Re-dispatch jobs whose lease ran out: dispatched but never started, or started with a
     stale heartbeat. Works from leases only; healthy jobs (live leases) are never touched.
@@ -403,6 +434,7 @@ def jobs_reconcile(*, limit: int = 500) -> int:
                 continue
             job.redispatches += 1
             job.last_error = f"re-dispatched by the reconciler: lease expired at {job.lease_expires_at.isoformat()}"
+            # (the instance lock is held: its steps cannot run meanwhile)
             # Links planned behind a lost chain will never arrive: the engine dispatches anew.
             Job.objects.filter(instance=instance, state=JobState.PLANNED).update(state=JobState.CANCELLED)
             _dispatch(job)
@@ -414,21 +446,32 @@ def jobs_reconcile(*, limit: int = 500) -> int:
 # -- applying an engine step -------------------------------------------------------------------------
 
 def _apply(instance: ProcessInstance, event: EngineEvent) -> str | None:
+    from apps.events import clock, services as events
+    from orchestrator.runtime.events import MessageReceived, SignalReceived
+
     engine = engine_for(instance.definition_id)
+    now = clock.db_now()  # timers are computed from the database's clock, the same for every server
     if isinstance(event, Start):
         stored = dict(instance.variables.values_list("name", "value"))
         result = engine.handle(None, Start(variables=decode_variables(stored), start_event=event.start_event,
-                                           called=event.called))
+                                           called=event.called), now=now)
         # Start variables were stored when the instance was created: write only what the first
         # step's scripts changed or removed.
         final = result.state["variables"]
         result.changed_variables = {name for name, value in final.items() if stored.get(name, _MISSING) != value}
         result.deleted_variables = set(stored) - set(final)
     else:
-        result = engine.handle(_load_state(instance), event)
+        if isinstance(event, (MessageReceived, SignalReceived)) and event.variables:
+            # Recorded in their stored (JSON) form; the engine takes Python values.
+            event = type(event)(event.subscription, decode_variables(event.variables))
+        result = engine.handle(_load_state(instance), event, now=now)
     if result.ignored:
+        if isinstance(event, MessageReceived):
+            events.message_returned(instance=instance, subscription=event.subscription)
         return f"ignored: {result.ignored}"
     _persist(instance, result)
+    if instance.state != InstanceState.RUNNING:
+        events.instance_ended(instance=instance, applying=event)
     return None
 
 
@@ -472,6 +515,15 @@ def _persist(instance: ProcessInstance, result: StepResult) -> None:
 
 def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
     """Write what one command asks for; returns a new service job still to be sent."""
+    from apps.events import services as events
+    from orchestrator.runtime.commands import (
+        BroadcastSignal, Escalate, ScheduleTimer, SendMessage, Subscribe, Unsubscribe,
+    )
+
+    if isinstance(command, (ScheduleTimer, Subscribe, Unsubscribe, SendMessage, BroadcastSignal, Escalate)):
+        # Timers, messages and signals: rows of apps.events, in this transaction.
+        events.carry_out(instance, command, now)
+        return None
     if isinstance(command, RunServiceTask):
         planned = (Job.objects.select_for_update()
                    .filter(instance=instance, element_id=command.element, state=JobState.PLANNED).first())
@@ -604,12 +656,13 @@ def _dispatch(job: Job) -> None:
                options=_job_options(job))
 
 
-def _fail_job(instance: ProcessInstance, job: Job, error: str, *, now, traceback: str = "") -> None:
+def _fail_job(instance: ProcessInstance, job: Job, error: str, *, now, traceback: str = "", code: str | None = None,
+              variables: dict[str, Any] | None = None) -> None:
     job.state = JobState.FAILED
     job.finished_at = now
     job.last_error = (traceback or error)[:10_000]
     job.save(update_fields=["state", "finished_at", "last_error", "attempt"])
-    _apply(instance, JobFailed(job.engine_job or "", error))
+    _apply(instance, JobFailed(job.engine_job or "", error, code=code, variables=dict(variables or {})))
 
 
 def _history_note(job: Job, what: str) -> None:

@@ -7,12 +7,13 @@ lost message can neither lose nor double-advance an instance.
 from __future__ import annotations
 
 import logging
+import time
 import traceback as tb
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection
 
 from apps.definitions.engines import engine_for
 from apps.instances import outbox, services
@@ -21,20 +22,23 @@ from orchestrator.errors import BatonError
 
 log = logging.getLogger(__name__)
 
-# A serialisation failure, a deadlock or a lock timeout is retried at once, without spending one
-# of the job's business attempts.
-_TRANSIENT_DB_RETRIES = 5
+# A serialisation failure, a deadlock, a lock timeout or a lost connection is retried, with
+# backoff over about half a minute (a PostgreSQL restart or fail-over), without spending one of the
+# job's business attempts. What still fails is found again: the reconciler re-sends steps for
+# pending events and re-dispatches jobs whose lease ran out.
+_DB_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 def _with_db_retries(fn, **kwargs: Any):
-    for attempt in range(_TRANSIENT_DB_RETRIES):
+    for delay in (*_DB_RETRY_DELAYS, None):
         try:
             return fn(**kwargs)
-        except OperationalError:
-            if attempt == _TRANSIENT_DB_RETRIES - 1:
+        except (OperationalError, InterfaceError):
+            if delay is None:
                 raise
-            log.warning("transient database error in %s; retrying", fn.__name__, exc_info=True)
-            transaction.get_connection().close()
+            log.warning("transient database error in %s; retrying in %.1f s", fn.__name__, delay, exc_info=True)
+            connection.close()
+            time.sleep(delay)
     return None
 
 
@@ -44,18 +48,22 @@ def instance_step(instance_id: int) -> int:
     return _with_db_retries(services.instance_step, instance_id=instance_id) or 0
 
 
-@shared_task(name="baton.job.run", acks_late=True, ignore_result=True)
-def job_run(job_id: str) -> str:
+@shared_task(name="baton.job.run", bind=True, acks_late=True, ignore_result=True)
+def job_run(self, job_id: str) -> str:
     """Run one service-task job: claim it (checking its row first, so queued work for a
     cancelled, suspended or interrupted job calls nothing), call the plugin outside any
     transaction, then record the outcome and advance the instance."""
-    job = _with_db_retries(services.job_begin, job_id=job_id)
+    # A redelivered message means the worker that had it was lost (killed, out of memory, over
+    # its hard limit): its job is taken over even though its lease still runs.
+    redelivered = bool((getattr(self.request, "delivery_info", None) or {}).get("redelivered"))
+    job = _with_db_retries(services.job_begin, job_id=job_id, redelivered=redelivered)
     if job is None:
         return "skipped"
     if job.kind == JobKind.SCRIPT:
         return _run_script(job)
     from apps.plugins.registry import discover_plugins
     from config.celery import app
+    from orchestrator.plugin import BpmnError
 
     plugins = discover_plugins()
     info = plugins.get(job.task_name)
@@ -73,6 +81,10 @@ def job_run(job_id: str) -> str:
         kwargs["baton_job_id"] = str(job.pk)
     try:
         result = app.tasks[job.task_name].run(**kwargs)
+    except BpmnError as exc:  # a business outcome, not a failure: never retried, caught by the model
+        return _with_db_retries(services.job_fail, job_id=job_id, attempt=job.attempt, retryable=False,
+                                error=exc.message or f"plugin {job.task_name!r} threw BPMN error {exc.code!r}",
+                                code=exc.code, variables=exc.variables)
     except SoftTimeLimitExceeded:
         return _with_db_retries(services.job_fail, job_id=job_id, attempt=job.attempt,
                                 error=f"plugin {job.task_name!r} ran over its time limit")
@@ -118,7 +130,7 @@ def jobs_retry() -> int:
 
 @shared_task(name="baton.jobs.reconcile", ignore_result=True)
 def jobs_reconcile() -> int:
-    return services.jobs_reconcile()
+    return services.jobs_reconcile() + services.steps_reconcile()
 
 
 from apps.instances import bulk  # noqa: E402,F401  (registers baton.admin.bulk in every worker)
