@@ -1,0 +1,1 @@
+"""Developer tools run from scripts/ (not shipped, not imported by Baton itself)."""
