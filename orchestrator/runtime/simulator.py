@@ -204,12 +204,15 @@ class Simulation:
         self._settle(self.engine.handle(self.state, event, now=self.now))
 
     def _settle(self, result: StepResult) -> None:
-        pending: deque[StepResult] = deque([result])
-        while pending:
-            current = pending.popleft()
+        """Apply the answers to a step's commands one after another, each to the newest state
+        (with copy_state the engine leaves the given state alone, so an answer applied to an
+        older state would undo the ones before it)."""
+        self.state = result.state
+        answers: deque[EngineEvent] = deque(self._absorb(result))
+        while answers:
+            current = self.engine.handle(self.state, answers.popleft(), now=self.now)
             self.state = current.state
-            for answer in self._absorb(current):
-                pending.append(self.engine.handle(self.state, answer, now=self.now))
+            answers.extend(self._absorb(current))
 
     def _absorb(self, result: StepResult) -> list[EngineEvent]:
         self.steps += result.steps

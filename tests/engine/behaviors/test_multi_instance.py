@@ -135,3 +135,20 @@ def test_standard_loop_runs_while_its_condition_holds_up_to_its_maximum():
     assert _loop("").engine().start({"n": 0, "stop_at": 2, "done": False}).state["variables"]["n"] == 2
     assert _loop("", test_before=True).engine().start({"n": 0, "stop_at": 2, "done": True}).state["variables"]["n"] == 0
     assert _loop("").engine().start({"n": 0, "stop_at": 1, "done": True}).state["variables"]["n"] == 1  # tests after
+
+
+def test_a_simulation_with_copied_state_applies_every_answer_of_a_step():
+    """Three service jobs answered in one go: each answer goes to the newest state."""
+    from orchestrator.runtime.engine import Engine, EngineOptions
+    from orchestrator.runtime.simulator import Simulation
+
+    m = Model().start().node("serviceTask", "charge", baton__task="pay", body=MI.format(seq="false", coll="${items}",
+                                                                                       extra=IO)).end()
+    m.chain("start", "charge", "end")
+    engine = Engine.for_definitions(m.definitions(), "p", options=EngineOptions(copy_state=True))
+    from datetime import datetime, timezone
+
+    run = Simulation(engine, {"pay": {"result": 1}}, {}, None, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    run.begin({"items": ["a", "b", "c"]}, None)
+    assert run.result().state == "completed"
+    assert run.state["variables"]["results"] == [1, 1, 1]
