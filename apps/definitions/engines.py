@@ -24,7 +24,11 @@ def _engine(definition_id: int) -> Engine:
         sandbox=Sandbox(SandboxLimits(time_limit=settings.BATON_SCRIPT_TIME_LIMIT)),
         # Scripts run as jobs on their own queue, never inside a transaction holding the lock.
         options=EngineOptions(chunk_steps=settings.BATON_ENGINE_CHUNK_STEPS, step_cap=settings.BATON_ENGINE_STEP_CAP,
-                              copy_state=False, script_jobs=True),
+                              copy_state=False, script_jobs=True,
+                              # Timer dates without an offset and cron are read in BATON_TIMEZONE;
+                              # unbounded cycles faster than BATON_MIN_TIMER_INTERVAL are refused.
+                              timezone=settings.BATON_TIMEZONE,
+                              min_timer_interval=settings.BATON_MIN_TIMER_INTERVAL),
     )
 
 

@@ -11,6 +11,7 @@ from lxml import etree
 
 from apps.definitions.errors import DeploymentRefused
 from apps.definitions.models import Deployment, ProcessDefinition
+from apps.events.services import definition_events_install, definition_events_remove
 from apps.plugins.registry import discover_plugins
 from orchestrator.bpmn import namespaces as ns
 from orchestrator.bpmn.parser import parse
@@ -88,6 +89,8 @@ def definition_deploy(*, data: bytes, source_name: str = "", user=None, tenant_i
                 key=process_id, version=(latest.version + 1) if latest else 1, name=process.name or "",
                 xml=text, checksum=checksum, deployment=deployment, tenant_id=tenant_id,
             )
+            # The new latest version's timer, message and signal start events replace the older ones'.
+            definition_events_install(definition=definition)
             deployed.append(DeployedDefinition(definition.id, definition.key, definition.version, definition.name, True))
         if not any(d.created for d in deployed):
             deployment.delete()  # nothing new: the deploy call leaves no trace but its answer
@@ -95,6 +98,11 @@ def definition_deploy(*, data: bytes, source_name: str = "", user=None, tenant_i
 
 
 def definition_retire(*, definition: ProcessDefinition) -> ProcessDefinition:
-    definition.retired = True
-    definition.save(update_fields=["retired"])
+    """New instances no longer start on this version: by hand, or by its start events (its start
+    timers and message and signal start subscriptions are removed)."""
+    with transaction.atomic():
+        ProcessDefinition.objects.select_for_update().filter(pk=definition.pk).first()  # as deploy does: one at a time
+        definition.retired = True
+        definition.save(update_fields=["retired"])
+        definition_events_remove(definition=definition)
     return definition
