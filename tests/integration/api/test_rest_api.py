@@ -1,4 +1,4 @@
-"""The REST API over real HTTP (pytest-django's live server), on PostgreSQL, with a real worker:
+"""The REST API over real HTTP (a live server thread), on PostgreSQL, with a real worker:
 deploy, start (with an Idempotency-Key), the worker runs a plugin and stops at a user task,
 complete it through the API, the worker ends the instance."""
 from __future__ import annotations
@@ -34,6 +34,20 @@ MODEL = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.fixture
+def http_server(transactional_db):
+    """A live HTTP server for this test only. Not pytest-django's `live_server`: that one is
+    session-scoped, so it is made before this package points Django at PostgreSQL, and after
+    SQLite tests it would hand their in-memory database to the server thread."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer("localhost")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 class Api:
     """A tiny HTTP client: JSON in and out, `Authorization: Token KEY`."""
 
@@ -53,7 +67,7 @@ class Api:
             return error.code, json.loads(error.read() or b"null")
 
 
-def test_start_worker_complete_over_http(worker, live_server, wait_until):
+def test_start_worker_complete_over_http(worker, http_server, wait_until):
     deployer = User.objects.create_user("deployer", password="unused-" + uuid.uuid4().hex)
     clerk = User.objects.create_user("clerk", password="unused-" + uuid.uuid4().hex)
     from django.contrib.auth.models import Group
@@ -61,8 +75,8 @@ def test_start_worker_complete_over_http(worker, live_server, wait_until):
     grant_create(action="deploy", definition_key="*", user=deployer)
     grant_create(action="start", definition_key="api_order", user=clerk)
     grant_create(action="complete", definition_key="api_order", user=clerk)
-    admin_api = Api(live_server.url, Token.objects.create(user=deployer).key)
-    api = Api(live_server.url, Token.objects.create(user=clerk).key)
+    admin_api = Api(http_server.url, Token.objects.create(user=deployer).key)
+    api = Api(http_server.url, Token.objects.create(user=clerk).key)
 
     status, deployed = admin_api.call("POST", "/definitions/", MODEL, content_type="application/xml")
     assert status == 201, deployed
