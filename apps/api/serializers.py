@@ -250,3 +250,46 @@ class PluginSerializer(serializers.Serializer):
     max_retries = serializers.IntegerField(allow_null=True)
     time_limit = serializers.FloatField(allow_null=True)
     soft_time_limit = serializers.FloatField(allow_null=True)
+
+
+# -- messages and signals (apps.events) ---------------------------------------------------------------
+
+# Longest a message may wait in the buffer: ten years (longer would overflow the date arithmetic).
+MAX_MESSAGE_TTL = 10 * 365 * 24 * 60 * 60
+
+
+class MessageCorrelateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, help_text="The message name (the name of its bpmn:message).")
+    correlation_key = serializers.JSONField(
+        required=False, allow_null=True, default=None,
+        help_text="What the waiting instance must carry: its business key, or the value its model names. "
+                  "Without one, the message goes to whoever waits for its name.")
+    variables = JSONObjectField(required=False, default=dict, help_text="Merged into the instance it reaches.")
+    message_id = serializers.CharField(required=False, allow_null=True, default=None, max_length=255,
+                                       help_text="Your id for it: a message with the same id is applied once.")
+    ttl = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0,
+                                 max_value=MAX_MESSAGE_TTL,
+                                 help_text="Seconds to keep it when nobody waits yet (default BATON_MESSAGE_TTL; "
+                                           "0: do not keep it).")
+    all = serializers.BooleanField(required=False, default=False,
+                                   help_text="Deliver to every instance waiting for it (else several is a 409).")
+
+
+class MessageOutcomeSerializer(serializers.Serializer):
+    delivered_to = serializers.ListField(child=serializers.IntegerField(), help_text="Instances it was delivered to.")
+    started = serializers.ListField(child=serializers.IntegerField(), help_text="Instances it started.")
+    buffered = serializers.BooleanField(help_text="Kept until a subscription matches it (or its TTL runs out).")
+
+
+class SignalBroadcastSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, help_text="The signal name (the name of its bpmn:signal).")
+    variables = JSONObjectField(required=False, default=dict, help_text="Merged into every instance it reaches.")
+    signal_id = serializers.CharField(required=False, allow_null=True, default=None, max_length=255,
+                                      help_text="Your id for it: a signal with the same id is broadcast once.")
+
+
+class SignalOutcomeSerializer(serializers.Serializer):
+    signal_id = serializers.CharField(allow_null=True)
+    delivery_id = serializers.IntegerField(help_text="The background job delivering it.")
+    instances = serializers.IntegerField(help_text="Waiting instances it reaches.")
+    starts = serializers.IntegerField(help_text="Processes it starts (signal start events).")

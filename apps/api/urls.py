@@ -8,6 +8,7 @@ from apps.api.views.base import ID_PATTERN
 from apps.api.views.definitions import DefinitionViewSet
 from apps.api.views.docs import DocsView, SchemaView
 from apps.api.views.errors import api_not_found
+from apps.api.views.events import MessageViewSet, SignalViewSet
 from apps.api.views.incidents import IncidentViewSet
 from apps.api.views.instances import InstanceViewSet
 from apps.api.views.plugins import ServiceTaskViewSet
@@ -19,6 +20,8 @@ router.register("instances", InstanceViewSet, basename="instance")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("service-tasks", ServiceTaskViewSet, basename="service-task")
+router.register("messages", MessageViewSet, basename="message")
+router.register("signals", SignalViewSet, basename="signal")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
