@@ -392,11 +392,11 @@ CELERY_TASK_ROUTES = {
 # each is visible and pausable in the admin. Sweeps are cheap when there is nothing to do.
 CELERY_BEAT_SCHEDULE = {
     "baton-outbox-relay": {"task": "baton.outbox.relay", "schedule": env.float("BATON_RELAY_EVERY", default=2.0),
-                           "options": {"expires": 10}},
+                           "options": {"expire_seconds": 10}},
     "baton-jobs-retry": {"task": "baton.jobs.retry", "schedule": env.float("BATON_RETRY_SWEEP_EVERY", default=1.0),
-                         "options": {"expires": 10}},
+                         "options": {"expire_seconds": 10}},
     "baton-jobs-reconcile": {"task": "baton.jobs.reconcile",
-                             "schedule": env.float("BATON_RECONCILE_EVERY", default=30.0), "options": {"expires": 60}},
+                             "schedule": env.float("BATON_RECONCILE_EVERY", default=30.0), "options": {"expire_seconds": 60}},
     # Fires due timers every second. django-celery-beat reads `expire_seconds` (not `expires`):
     # a run not started within 2 s is dropped, so its queue never holds more than two runs, and a
     # Redis lock (BATON_LOCK_URL) makes a run that overlaps another exit at once.

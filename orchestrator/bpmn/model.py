@@ -349,6 +349,7 @@ class RootElement:
     kind: str
     name: str | None
     code: str | None = None  # errorCode / escalationCode
+    correlation_key: Expression | None = None  # messages: zeebe:subscription correlationKey
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,10 @@ class _Reader:
             for el in _children(root, kind):
                 rid = self.element_id(el, prefix=kind)
                 code = el.get("errorCode") if kind == "error" else el.get("escalationCode") if kind == "escalation" else None
-                root_elements[rid] = RootElement(rid, kind, el.get("name"), code)
+                correlation = None
+                for subscription in _find_ext(el, [ns.ZEEBE], "subscription"):
+                    correlation = read_expression(subscription.get("correlationKey"))
+                root_elements[rid] = RootElement(rid, kind, el.get("name"), code, correlation)
 
         participants: dict[str, str | None] = {}
         message_flows: list[tuple[str, str, str]] = []

@@ -119,12 +119,15 @@ def test_a_terminate_end_event_gives_terminated_and_exit_0():
     assert as_json(run)["state"] == "terminated"
 
 
-def test_an_unsupported_element_fails_when_reached_not_before():
-    run = simulate(str(CORPUS / "camunda" / "c7platform__CallActivity.testSubProcessDataInputOutput.bpmn20.xml"),
-                   "--json")
+def test_an_unsupported_element_fails_when_reached_not_before(tmp_path):
+    model = tmp_path / "complex.bpmn"
+    model.write_text(Path(ORDER).read_text().replace('<bpmn:exclusiveGateway id="big" default="small_flow"/>',
+                                                     '<bpmn:complexGateway id="big" default="small_flow"/>'))
+    run = simulate(str(model), "--vars", '{"qty": 1, "unit_price": 1}', "--mock", "payments.charge={}", "--json")
     assert run.returncode == 1
     out = as_json(run)
-    assert "not supported yet" in out["error"]["message"]
+    assert out["error"]["element"] == "big" and "complexGateway is not supported yet" in out["error"]["message"]
+    assert out["completed"] == ["start", "price", "charge"]
 
 
 EVENTS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -264,3 +264,13 @@ secret = 1</bpmn:script></bpmn:scriptTask>
     assert small.state == "completed" and small.variables == {"x": 4, "y": 8}
     big = simulate(definitions, process_id="parent", variables={"x": 60})
     assert big.state == "completed" and big.completed[-2:] == ["big", "e2"]
+
+
+def test_a_message_correlation_key_named_by_the_model_is_evaluated_when_the_subscription_opens():
+    m = Model().start().node("intermediateCatchEvent", "wait", body='<bpmn:messageEventDefinition messageRef="m"/>').end()
+    m.extra_root = ('<bpmn:message id="m" name="paid"><bpmn:extensionElements>'
+                    '<zeebe:subscription xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" correlationKey="=order.id"/>'
+                    "</bpmn:extensionElements></bpmn:message>")
+    m.chain("start", "wait", "end")
+    [sub] = [c for c in m.engine().start({"order": {"id": "A-17"}}).commands if isinstance(c, Subscribe)]
+    assert (sub.name, sub.correlation_key) == ("paid", "A-17")
