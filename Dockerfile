@@ -21,6 +21,7 @@ COPY orchestrator/ orchestrator/
 COPY tasks/ tasks/
 COPY examples/ examples/
 COPY scripts/ scripts/
+COPY tools/ tools/
 
 # Not root: a Celery worker refuses to run plugins as root without being told to.
 RUN useradd --create-home --uid 10001 baton

@@ -419,3 +419,8 @@ def test_the_dockerfile_installs_the_runtime_requirements_and_copies_every_packa
     assert re.search(r"^ENV .*BATON_PYTHON=", text, re.M), "init runs scripts/server with the image's Python"
     requirements = (ROOT / "requirements" / "base.txt").read_text()
     assert re.search(r"^gunicorn==\S+", requirements, re.M), "compose runs gunicorn: pin it in requirements/base.txt"
+
+
+def test_redis_never_evicts_results_or_locks():
+    command = " ".join(compose_raw()["services"]["redis"]["command"])
+    assert "--maxmemory-policy noeviction" in command
