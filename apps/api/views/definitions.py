@@ -20,10 +20,9 @@ from apps.api.serializers import (
     DefinitionFilterSerializer, DefinitionSerializer, DeployResultSerializer, DeployUploadSerializer, NoInputSerializer,
 )
 from apps.api.views.base import BatonViewSet
+from apps.definitions.selectors import definition_diagram_svg
 from apps.definitions.models import ProcessDefinition
 from apps.definitions.services import definition_deploy, definition_retire
-from orchestrator.bpmn.parser import parse
-from orchestrator.bpmn.render import render_svg
 
 XML_TYPES = ("application/xml", "text/xml")
 NOT_A_FILE = "send the BPMN file as the multipart field 'file', or its XML as the body with Content-Type: application/xml"
@@ -51,8 +50,7 @@ def diagram_response(definition: ProcessDefinition, **states) -> HttpResponse:
 
     Drawn from the stored file (its tree too, for the names of pools and lanes). The SVG is
     self-contained; the policy header forbids scripts and external loads anyway."""
-    parsed = parse(definition.xml, max_bytes=max(settings.BATON_MAX_BPMN_BYTES, len(definition.xml.encode()) + 1))
-    svg = render_svg(parsed.definitions, tree=parsed.tree, **states)
+    svg = definition_diagram_svg(definition, **states)
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
