@@ -81,7 +81,7 @@ class Sizes:
 # minutes, so the full run stops at 1,000 (`--loop 100 10000` measures the persistence spec's
 # 10,000 when there is time for it).
 FULL = Sizes(instances=200, fanout_instances=100, rounds=2, latency_runs=10, loop_small=100, loop_large=1_000)
-QUICK = Sizes(instances=20, fanout_instances=20, rounds=1, latency_runs=3, loop_small=100, loop_large=200)
+QUICK = Sizes(instances=20, fanout_instances=10, rounds=1, latency_runs=2, loop_small=100, loop_large=200)
 
 
 class SetupError(Exception):
@@ -403,34 +403,60 @@ class WalMeter:
     """WAL written between two marks, attributed to the bench database with pg_walinspect.
 
     A temporary physical replication slot (dropped when this connection closes) keeps the WAL
-    segments of the window from being recycled by a checkpoint before they are read."""
+    segments of the window from being recycled by a checkpoint before they are read. The
+    connection is made again when PostgreSQL restarts (the integration tests restart it)."""
 
     def __init__(self, stack: Stack, walinspect: bool) -> None:
+        self.stack, self.walinspect = stack, walinspect
+        self.conn: Any = None
+        self._connect()
+        self.oid = self._query("SELECT oid FROM pg_database WHERE datname = current_database()")[0][0]
+
+    def _connect(self, wait: float = 60.0) -> None:
         import psycopg
 
-        self.conn = psycopg.connect(stack.database_url, autocommit=True)
-        self.walinspect = walinspect
-        self.oid = self.conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
-        if walinspect:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.conn = psycopg.connect(self.stack.database_url, autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        if self.walinspect:
             try:
                 self.conn.execute("SELECT pg_create_physical_replication_slot(%s, true, true)",
                                   (f"baton_bench_{os.getpid()}",))
             except psycopg.Error:
                 pass  # no slot: a checkpoint in the window may make the attribution fail (then cluster-wide)
 
+    def _query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except psycopg.OperationalError:
+            self.close()
+            self._connect()
+            return self.conn.execute(sql, params).fetchall()
+
+    def server_started(self) -> str:
+        """When the PostgreSQL server last started: a measurement it restarted under is repeated."""
+        return self._query("SELECT pg_postmaster_start_time()::text")[0][0]
+
     def mark(self) -> str:
-        return self.conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
+        return self._query("SELECT pg_current_wal_flush_lsn()::text")[0][0]
 
     def usage(self, start: str, end: str) -> WalUsage:
         import psycopg
 
-        cluster = int(self.conn.execute("SELECT pg_wal_lsn_diff(%s, %s)", (end, start)).fetchone()[0])
+        cluster = int(self._query("SELECT pg_wal_lsn_diff(%s, %s)", (end, start))[0][0])
         why_not = "pg_walinspect is not installed"
         if self.walinspect:
             try:
-                rows = self.conn.execute(_WAL_SQL, {"rel": f"rel [0-9]+/{self.oid}/",
-                                                    "relnode": f"rel [0-9]+/{self.oid}/([0-9]+)",
-                                                    "start": start, "end": end}).fetchall()
+                rows = self._query(_WAL_SQL, {"rel": f"rel [0-9]+/{self.oid}/",
+                                              "relnode": f"rel [0-9]+/{self.oid}/([0-9]+)", "start": start, "end": end})
             except psycopg.Error as exc:
                 rows, why_not = None, f"{type(exc).__name__}: {str(exc).strip()}"
             if rows is not None:
@@ -443,7 +469,10 @@ class WalMeter:
         return WalUsage(cluster, 0, 0, cluster, False, why_not)
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        except Exception:
+            pass
 
 
 # -- what the workers did ---------------------------------------------------------------------------
@@ -584,6 +613,19 @@ class Batch:
     def add_runtimes(self, runtimes: dict[str, list[float]]) -> None:
         for name, values in runtimes.items():
             self.runtimes[name].extend(values)
+
+    def merge(self, other: Batch) -> None:
+        self.runs += other.runs
+        self.steps += other.steps
+        self.seconds += other.seconds
+        self.committed += other.committed
+        self.flows += other.flows
+        self.wal.extend(other.wal)
+        self.latencies.extend(other.latencies)
+        self.loaded_latencies.extend(other.loaded_latencies)
+        self.add_runtimes(other.runtimes)
+        if other.worker_cpu is not None:
+            self.worker_cpu = (self.worker_cpu or 0.0) + other.worker_cpu
 
     def to_dict(self, concurrency: int) -> dict[str, Any]:
         busy = sum(sum(v) for v in self.runtimes.values())
@@ -727,12 +769,12 @@ class Harness:
     """Seconds one batch may take."""
 
 
-def _add_cpu(batch: Batch, before: float | None, after: float | None) -> None:
-    if before is not None and after is not None:
-        batch.worker_cpu = (batch.worker_cpu or 0.0) + after - before
+def _cpu(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
-def baton_batch(h: Harness, baton: Baton, batch: Batch, count: int) -> None:
+def baton_batch(h: Harness, baton: Baton, count: int) -> Batch:
+    """`count` instances started at once, waited for and checked."""
     settle(h.app, h.events)
     h.events.take()
     cpu = h.workers.cpu_seconds()
@@ -742,24 +784,24 @@ def baton_batch(h: Harness, baton: Baton, batch: Batch, count: int) -> None:
     spans = baton.wait(ids, h.timeout)
     ended = max(end for _, end in spans)
     settle(h.app, h.events)  # chord callbacks and the like still count as this batch's work
-    _add_cpu(batch, cpu, h.workers.cpu_seconds())
-    batch.wal.append(h.wal.usage(start_lsn, h.wal.mark()))
-    committed, flows = baton.check(ids)
-    batch.runs += count
-    batch.steps += count * baton.process.service_steps
-    batch.seconds += ended - began
-    batch.committed += committed
-    batch.flows += flows
-    batch.loaded_latencies.extend(end - start for start, end in spans)
-    batch.add_runtimes(h.events.take())
+    sample = Batch("Baton", runs=count, steps=count * baton.process.service_steps, seconds=ended - began,
+                   worker_cpu=_cpu(cpu, h.workers.cpu_seconds()))
+    sample.wal.append(h.wal.usage(start_lsn, h.wal.mark()))
+    sample.committed, sample.flows = baton.check(ids)
+    sample.loaded_latencies.extend(end - start for start, end in spans)
+    sample.add_runtimes(h.events.take())
+    return sample
 
 
-def baton_latency(h: Harness, baton: Baton, batch: Batch, runs: int) -> None:
+def baton_latency(h: Harness, baton: Baton, runs: int) -> Batch:
+    """Instances run one at a time."""
+    sample = Batch("Baton")
     for _ in range(runs):
         pk = baton.start()
         (started, ended), = baton.wait([pk], h.timeout, poll=0.005)
         baton.check([pk])
-        batch.latencies.append(ended - started)
+        sample.latencies.append(ended - started)
+    return sample
 
 
 class Plain:
@@ -798,26 +840,80 @@ class Plain:
         return spans
 
 
-def plain_batch(h: Harness, plain: Plain, batch: Batch, count: int) -> None:
+def plain_batch(h: Harness, plain: Plain, count: int) -> Batch:
+    """`count` canvases sent at once, every final result waited for and checked."""
     settle(h.app, h.events)
     h.events.take()
     cpu = h.workers.cpu_seconds()
     start_lsn = h.wal.mark()
     spans = plain.run(count, h.timeout)
     settle(h.app, h.events)
-    _add_cpu(batch, cpu, h.workers.cpu_seconds())
-    batch.wal.append(h.wal.usage(start_lsn, h.wal.mark()))
-    batch.runs += count
-    batch.steps += count * STEPS
-    batch.seconds += max(end for _, end in spans) - min(start for start, _ in spans)
-    batch.loaded_latencies.extend(end - start for start, end in spans)
-    batch.add_runtimes(h.events.take())
+    sample = Batch("plain", runs=count, steps=count * STEPS,
+                   seconds=max(end for _, end in spans) - min(start for start, _ in spans),
+                   worker_cpu=_cpu(cpu, h.workers.cpu_seconds()))
+    sample.wal.append(h.wal.usage(start_lsn, h.wal.mark()))
+    sample.loaded_latencies.extend(end - start for start, end in spans)
+    sample.add_runtimes(h.events.take())
+    return sample
 
 
-def plain_latency(h: Harness, plain: Plain, batch: Batch, runs: int) -> None:
+def plain_latency(h: Harness, plain: Plain, runs: int) -> Batch:
+    sample = Batch("plain")
     for _ in range(runs):
         (began, ended), = plain.run(1, h.timeout)
-        batch.latencies.append(ended - began)
+        sample.latencies.append(ended - began)
+    return sample
+
+
+RESTART_ATTEMPTS = 3
+
+
+def undisturbed(h: Harness, what: str, measure: Callable[[], Batch], progress: Callable[[str], None]) -> Batch:
+    """One measurement that PostgreSQL did not restart under. The integration tests restart it;
+    a measurement it restarted under (failed or not) is thrown away and taken again, once the
+    instances it left have ended."""
+    for _ in range(RESTART_ATTEMPTS):
+        started = h.wal.server_started()
+        try:
+            sample = measure()
+        except Exception:
+            if h.wal.server_started() == started:
+                raise
+        else:
+            if h.wal.server_started() == started:
+                return sample
+        progress(f"{what}: PostgreSQL restarted under it; measuring it again once the instances it left have ended")
+        recover(h)
+    raise SetupError(f"PostgreSQL restarted under {what} {RESTART_ATTEMPTS} times running")
+
+
+def recover(h: Harness, wait: float = 60.0) -> None:
+    """After a PostgreSQL restart: a new connection for this process, the outbox relay's and the
+    retry sweep's work done here (no beat runs in the bench), until every instance has ended or
+    none has for 5 s (an instance whose job was lost in the restart waits for its lease)."""
+    from django.db import connection
+
+    from apps.instances import outbox, services
+    from apps.instances.models import InstanceState, ProcessInstance
+
+    deadline, last, still = time.monotonic() + wait, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            outbox.publish_pending()
+            services.jobs_dispatch_due_retries()
+            running = ProcessInstance.objects.filter(state=InstanceState.RUNNING, open_incidents=0).count()
+        except Exception:
+            connection.close()
+            time.sleep(0.5)
+            continue
+        if running == 0:
+            break
+        if running != last:
+            last, still = running, time.monotonic()
+        elif time.monotonic() - still > 5:
+            break
+        time.sleep(0.5)
+    settle(h.app, h.events)
 
 
 # -- the report ---------------------------------------------------------------------------------------
@@ -1065,31 +1161,30 @@ def run_cases(args: argparse.Namespace, h: Harness, cases: dict[str, Case], prog
     for key, process, kind, count in comparisons:
         baton, plain = Baton(process), Plain(kind)
         progress(f"{key}: warm-up")  # engines built and connections opened in every worker process
-        warm = Batch("warm-up")
-        baton_batch(h, baton, warm, 2 * args.concurrency)
-        plain_batch(h, plain, warm, 2 * args.concurrency)
+        undisturbed(h, f"{key} warm-up", lambda: baton_batch(h, baton, 2 * args.concurrency), progress)
+        undisturbed(h, f"{key} warm-up", lambda: plain_batch(h, plain, 2 * args.concurrency), progress)
         sides = {"plain": Batch("plain"), "Baton": Batch("Baton")}
         for round_number, share in enumerate(_split(count, sizes.rounds)):
             order = ("plain", "Baton") if round_number % 2 == 0 else ("Baton", "plain")
             for engine in order:
-                progress(f"{key}: round {round_number + 1}/{sizes.rounds}, {engine}, {share} instances")
-                if engine == "Baton":
-                    baton_batch(h, baton, sides[engine], share)
-                else:
-                    plain_batch(h, plain, sides[engine], share)
+                what = f"{key}: round {round_number + 1}/{sizes.rounds}, {engine}, {share} instances"
+                progress(what)
+                measure = ((lambda n=share: baton_batch(h, baton, n)) if engine == "Baton"
+                           else (lambda n=share: plain_batch(h, plain, n)))
+                sides[engine].merge(undisturbed(h, what, measure, progress))
         if sizes.latency_runs:
-            progress(f"{key}: latency, {sizes.latency_runs} instance(s) alone per side")
-            settle(h.app, h.events)
-            plain_latency(h, plain, sides["plain"], sizes.latency_runs)
-            baton_latency(h, baton, sides["Baton"], sizes.latency_runs)
-            h.events.take()
+            what = f"{key}: latency, {sizes.latency_runs} instance(s) alone per side"
+            progress(what)
+            sides["plain"].merge(undisturbed(h, what, lambda: plain_latency(h, plain, sizes.latency_runs), progress))
+            sides["Baton"].merge(undisturbed(h, what, lambda: baton_latency(h, baton, sizes.latency_runs), progress))
         cases[key] = Case(key, [sides["plain"], sides["Baton"]])
     if "loop" in wanted:
         for iterations in (sizes.loop_small, sizes.loop_large):
             key = f"loop-{iterations}"
-            progress(f"{key}: one instance, {iterations:,} service tasks in a loop")
-            batch = Batch("Baton")
-            baton_batch(h, Baton(loop_process(iterations)), batch, 1)
+            what = f"{key}: one instance, {iterations:,} service tasks in a loop"
+            progress(what)
+            looping = Baton(loop_process(iterations))
+            batch = undisturbed(h, what, lambda: baton_batch(h, looping, 1), progress)
             batch.latencies = list(batch.loaded_latencies)  # the one instance ran alone
             cases[key] = Case(key, [batch])
 
