@@ -22,6 +22,7 @@ from apps.instances.models import (
     FlowNodeInstance, Incident, InstanceState, Job, JobState, OperationLog, OutboxMessage, PendingEvent,
     ProcessInstance,
 )
+from apps.instances.inprocess import run_in_process as work
 
 pytestmark = pytest.mark.django_db
 
@@ -87,19 +88,6 @@ def _fresh_engines():
 def definition() -> ProcessDefinition:
     result = definition_deploy(data=MODEL.encode(), source_name="approve.bpmn")
     return ProcessDefinition.objects.get(pk=result.definitions[0].id)
-
-
-def work(instance: ProcessInstance) -> ProcessInstance:
-    """What the workers would do: apply pending events, run every dispatched job."""
-    for _ in range(20):
-        services.instance_step(instance_id=instance.pk)
-        dispatched = list(Job.objects.filter(instance=instance, state=JobState.DISPATCHED))
-        if not dispatched:
-            break
-        for job in dispatched:
-            tasks.job_run(str(job.pk))
-    instance.refresh_from_db()
-    return instance
 
 
 def at_review(definition, **variables) -> ProcessInstance:

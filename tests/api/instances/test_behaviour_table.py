@@ -10,6 +10,7 @@ from apps.definitions.models import ProcessDefinition
 from apps.definitions.services import definition_deploy
 from apps.instances import services, tasks
 from apps.instances.models import Incident, Job, JobState, PendingEvent, ProcessInstance, UserTask
+from apps.instances.inprocess import run_in_process as work
 
 MODEL = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -34,19 +35,6 @@ pytestmark = pytest.mark.django_db
 def definition() -> ProcessDefinition:
     result = definition_deploy(data=MODEL, source_name="table.bpmn")
     return ProcessDefinition.objects.get(pk=result.definitions[0].id)
-
-
-def work(instance: ProcessInstance) -> ProcessInstance:
-    """What the workers would do: apply pending events, run every dispatched job."""
-    for _ in range(20):
-        services.instance_step(instance_id=instance.pk)
-        dispatched = list(Job.objects.filter(instance=instance, state=JobState.DISPATCHED))
-        if not dispatched:
-            break
-        for job in dispatched:
-            tasks.job_run(str(job.pk))
-    instance.refresh_from_db()
-    return instance
 
 
 def started(definition, **variables) -> ProcessInstance:

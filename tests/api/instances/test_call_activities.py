@@ -6,8 +6,9 @@ import pytest
 
 from apps.definitions.models import ProcessDefinition
 from apps.definitions.services import definition_deploy
-from apps.instances import services, tasks
-from apps.instances.models import Incident, Job, JobState, ProcessInstance, UserTask
+from apps.instances import services
+from apps.instances.inprocess import run_all_in_process as work
+from apps.instances.models import Incident, ProcessInstance, UserTask
 
 pytestmark = pytest.mark.django_db
 
@@ -51,18 +52,6 @@ PARENT = b"""<?xml version="1.0"?>
 
 def deploy(data: bytes) -> ProcessDefinition:
     return ProcessDefinition.objects.get(pk=definition_deploy(data=data).definitions[0].id)
-
-
-def work() -> None:
-    """What the workers would do, for every instance, until nothing is left."""
-    for _ in range(30):
-        for instance_id in ProcessInstance.objects.values_list("pk", flat=True):
-            services.instance_step(instance_id=instance_id)
-        dispatched = list(Job.objects.filter(state=JobState.DISPATCHED))
-        for job in dispatched:
-            tasks.job_run(str(job.pk))
-        if not dispatched and not services.PendingEvent.objects.filter(applied_at__isnull=True).exists():
-            return
 
 
 @pytest.fixture
