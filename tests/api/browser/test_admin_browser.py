@@ -4,9 +4,9 @@ that task as active. The page is kept as a screenshot in artifacts/admin-instanc
 
 The app is served by pytest-django's `live_server` (a thread of this process, on the test
 database), so the test writes through the services here and the browser sees the same rows. The
-instance is brought to its user task the way the workers would do it, in-process: the engine
-step and the job runner (script task, then `echo`), as tests/api/instances/test_behaviour_table.py
-does. Nothing is published to a broker: the outbox rows stay unsent.
+instance is brought to its user task the way the workers would do it, in-process
+(`apps.instances.inprocess.run_in_process`: the engine step, then the job runner for the script
+task and `echo`). Nothing is published to a broker: the outbox rows stay unsent.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from apps.definitions.models import ProcessDefinition
-from apps.instances import outbox, services, tasks
-from apps.instances.models import Job, JobState, ProcessInstance
+from apps.instances import outbox, services
+from apps.instances.inprocess import run_in_process
 
 MODEL = Path(__file__).parent / "models" / "order_review.bpmn"
 USER_TASK = "review"
@@ -37,19 +37,6 @@ def _no_broker(monkeypatch):
     """Committed outbox rows are not published: this test is the worker (and RabbitMQ, if it runs,
     may have other people's workers on its default virtual host)."""
     monkeypatch.setattr(outbox, "_publish_soon", lambda message_id: None)
-
-
-def work(instance: ProcessInstance) -> ProcessInstance:
-    """What the workers would do: apply pending events, run every dispatched job."""
-    for _ in range(20):
-        services.instance_step(instance_id=instance.pk)
-        dispatched = list(Job.objects.filter(instance=instance, state=JobState.DISPATCHED))
-        if not dispatched:
-            break
-        for job in dispatched:
-            tasks.job_run(str(job.pk))
-    instance.refresh_from_db()
-    return instance
 
 
 def wait(driver, condition):
@@ -81,7 +68,7 @@ def test_log_in_deploy_and_see_the_active_user_task_on_the_instance_page(live_se
     # An instance, brought to its user task by the engine step and the job runner.
     instance = services.instance_start(definition=definition, business_key="A-1",
                                        variables={"order_id": "A-1", "qty": 2, "unit_price": 12.5})
-    instance = work(instance)
+    instance = run_in_process(instance)
     assert instance.active_elements == [USER_TASK]
 
     # Its page: the diagram marks the user task as active, and what ran before it as taken.
