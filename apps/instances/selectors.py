@@ -25,7 +25,7 @@ the two can never disagree about what an instance looks like:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Iterable, Any
 
 from django.db.models import QuerySet
 
@@ -71,6 +71,25 @@ def instance_active(instance: ProcessInstance) -> list[dict[str, str]]:
 
 def instance_to_dict(instance: ProcessInstance) -> dict[str, Any]:
     """The documented instance object (see the module docstring)."""
+    return _to_dict(instance, instance_variables(instance), list(instance_open_incidents(instance)))
+
+
+def instances_to_dicts(instances: Iterable[ProcessInstance]) -> list[dict[str, Any]]:
+    """The documented objects of many instances (a page of a list) in two queries more, not two
+    per instance: their variables and their open incidents are read together."""
+    instances = list(instances)
+    ids = [instance.pk for instance in instances]
+    variables: dict[int, dict[str, Any]] = {pk: {} for pk in ids}
+    for instance_id, name, value in (Variable.objects.filter(instance_id__in=ids).order_by("name")
+                                     .values_list("instance_id", "name", "value")):
+        variables[instance_id][name] = value
+    incidents: dict[int, list[Incident]] = {pk: [] for pk in ids}
+    for incident in Incident.objects.filter(instance_id__in=ids, resolved_at__isnull=True).order_by("opened_at", "id"):
+        incidents[incident.instance_id].append(incident)
+    return [_to_dict(instance, variables[instance.pk], incidents[instance.pk]) for instance in instances]
+
+
+def _to_dict(instance: ProcessInstance, variables: dict[str, Any], incidents: list[Incident]) -> dict[str, Any]:
     definition = instance.definition
     return {
         "id": instance.pk,
@@ -78,10 +97,10 @@ def instance_to_dict(instance: ProcessInstance) -> dict[str, Any]:
         "state": instance.state,
         "suspended": instance.suspended,
         "business_key": instance.business_key,
-        "variables": instance_variables(instance),
+        "variables": variables,
         "active": instance_active(instance),
         "incidents": [{"id": incident.pk, "element": incident.element_id, "message": incident.message}
-                      for incident in instance_open_incidents(instance)],
+                      for incident in incidents],
         "started_at": iso_utc(instance.started_at),
         "ended_at": iso_utc(instance.ended_at),
     }

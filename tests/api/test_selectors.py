@@ -190,3 +190,20 @@ def test_plain_value_turns_typed_values_into_their_text_at_any_depth():
 
     assert plain_value(stored) == {"due": "2024-05-01", "items": ["1.50"], "other": {"$type": "x", "value": 1,
                                                                                      "extra": True}}
+
+
+def test_a_page_of_instances_costs_two_queries_more_and_equals_the_one_by_one_objects(django_assert_max_num_queries):
+    from apps.definitions.models import ProcessDefinition
+    from apps.definitions.services import definition_deploy
+    from apps.instances.models import ProcessInstance
+    from apps.instances.selectors import instance_to_dict, instances_to_dicts
+    from apps.instances.services import instance_start
+    from tests.api.instances.test_behaviour_table import MODEL
+
+    definition = ProcessDefinition.objects.get(pk=definition_deploy(data=MODEL).definitions[0].id)
+    for n in range(10):
+        instance_start(definition=definition, variables={"message": f"m{n}", "divisor": n})
+    page = list(ProcessInstance.objects.select_related("definition").order_by("-id"))
+    with django_assert_max_num_queries(2):
+        together = instances_to_dicts(page)
+    assert together == [instance_to_dict(i) for i in page]

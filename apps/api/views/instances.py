@@ -27,13 +27,16 @@ from apps.definitions.selectors import definition_latest, definition_versions
 from apps.instances import services
 from apps.instances.masking import mask_variables
 from apps.instances.models import FlowNodeInstance, ProcessInstance
-from apps.instances.selectors import instance_open_incidents, instance_to_dict
+from apps.instances.selectors import instance_open_incidents, instance_to_dict, instances_to_dicts
 
 
 
 def instance_body(instance: ProcessInstance) -> dict[str, Any]:
     """The documented instance object, secrets masked."""
-    body = instance_to_dict(instance)
+    return _masked(instance_to_dict(instance))
+
+
+def _masked(body: dict[str, Any]) -> dict[str, Any]:
     body["variables"] = mask_variables(body["variables"])
     return InstanceSerializer(body).data
 
@@ -72,7 +75,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BatonVie
 
     def list(self, request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([instance_body(instance) for instance in page])
+        return self.get_paginated_response([_masked(body) for body in instances_to_dicts(page)])
 
     def retrieve(self, request, *args, **kwargs) -> Response:
         return Response(instance_body(self.get_object()))

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 
 from apps.instances.management.commands._common import fail
 from apps.instances.models import InstanceState, ProcessInstance
-from apps.instances.selectors import instance_to_dict
+from apps.instances.selectors import instances_to_dicts
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             instances = instances.filter(state=options["state"])
         if options["key"]:
             instances = instances.filter(definition__key=options["key"])
-        rows = [instance_to_dict(i) for i in instances.order_by("-started_at", "-id")[: max(1, options["limit"])]]
+        rows = instances_to_dicts(instances.order_by("-started_at", "-id")[: max(1, options["limit"])])
         if options["json"]:
             self.stdout.write(json.dumps({"instances": rows}))
             return
