@@ -23,6 +23,9 @@ COPY examples/ examples/
 COPY scripts/ scripts/
 COPY tools/ tools/
 
+# The admin's and the API docs' static files, collected once into the image (whitenoise serves them).
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+
 # Not root: a Celery worker refuses to run plugins as root without being told to.
 RUN useradd --create-home --uid 10001 baton
 USER baton

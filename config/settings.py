@@ -56,6 +56,9 @@ INSTALLED_APPS = [
 # The stock stack: the admin needs sessions, auth and messages.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the API docs' CSS and JS, served by the web process itself (gunicorn serves no
+    # files): compressed, cached for ever under hashed names, from STATIC_ROOT after collectstatic.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,6 +140,15 @@ USE_I18N = True
 # The admin's CSS and JS.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# While developing, static files are served straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = DEBUG
+# Hashed, compressed copies when DEBUG is off (collectstatic writes them; the Dockerfile runs it);
+# plain files while developing, so runserver and the tests need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Baton -------------------------------------------------------------------------------------
 
