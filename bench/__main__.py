@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "engine": ("bench.engine", "the engine alone against SpiffWorkflow 3.2.0 on the same BPMN models"),
     "celery": ("bench.celery", "Baton on real Celery workers against a plain Celery chain and chord of the same tasks"),
     "api": ("bench.api", "the REST API's p50/p95 (start, get, list, cursor page) with 100,000 instances against an empty database"),
+    "mi": ("bench.mi", "a 100- and 1,000-item parallel multi-instance against a plain chord of the same tasks"),
 }
 
 
