@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -579,6 +579,9 @@ class Batch:
     runtimes: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     worker_cpu: float | None = None
     """CPU seconds the worker's processes used during the throughput batches."""
+    tail_committed: int = 0
+    """A loop's last iterations, measured apart: their committed steps and WAL."""
+    tail_wal: WalUsage | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -626,6 +629,14 @@ class Batch:
         self.add_runtimes(other.runtimes)
         if other.worker_cpu is not None:
             self.worker_cpu = (self.worker_cpu or 0.0) + other.worker_cpu
+        if other.tail_wal is not None:
+            self.tail_committed, self.tail_wal = other.tail_committed, other.tail_wal
+
+    def tail_per_step(self) -> float | None:
+        """WAL bytes per committed step of a loop's last iterations, full-page images left out."""
+        if self.tail_wal is None or not self.tail_committed:
+            return None
+        return self.tail_wal.bytes_without_fpi / self.tail_committed
 
     def to_dict(self, concurrency: int) -> dict[str, Any]:
         busy = sum(sum(v) for v in self.runtimes.values())
@@ -640,6 +651,7 @@ class Batch:
             "wal": [w.to_dict() for w in self.wal],
             "wal_bytes_per_step": _round(self.wal_per_step()),
             "wal_bytes_per_step_without_fpi": _round(self.wal_per_step(fpi=False)),
+            "wal_bytes_per_step_last_iterations_without_fpi": _round(self.tail_per_step()),
             "wal_bytes_per_step_by_relation": self.wal_per_step_by("relation"),
             "wal_bytes_per_step_by_record": self.wal_per_step_by("record"),
             "pool_busy": round(busy / (self.seconds * concurrency), 3) if self.seconds else None,
@@ -678,13 +690,17 @@ class Baton:
 
         return instance_start(definition=self.definition, variables={"counter": 0}).pk
 
-    def wait(self, ids: list[int], timeout: float, poll: float = 0.02) -> list[tuple[float, float]]:
-        """Wait until every instance has ended; (started, ended) of each, in epoch seconds."""
+    def wait(self, ids: list[int], timeout: float, poll: float = 0.02,
+             watch: Callable[[], None] | None = None) -> list[tuple[float, float]]:
+        """Wait until every instance has ended (calling `watch` at every look); (started, ended)
+        of each, in epoch seconds."""
         from apps.instances.models import InstanceState, ProcessInstance
 
         deadline = time.monotonic() + timeout
         query = ProcessInstance.objects.filter(pk__in=ids)
         while True:
+            if watch is not None:
+                watch()
             running = query.filter(state=InstanceState.RUNNING, open_incidents=0).count()
             if running == 0:
                 break
@@ -773,21 +789,39 @@ def _cpu(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before
 
 
-def baton_batch(h: Harness, baton: Baton, count: int) -> Batch:
-    """`count` instances started at once, waited for and checked."""
+def baton_batch(h: Harness, baton: Baton, count: int, *, tail: int = 0) -> Batch:
+    """`count` instances started at once, waited for and checked. With `tail`, one loop
+    instance whose last `tail` iterations' WAL is also measured apart (from the moment its
+    `counter` variable reaches iterations - tail)."""
+    from apps.instances.models import FlowNodeInstance, Variable
+
     settle(h.app, h.events)
     h.events.take()
     cpu = h.workers.cpu_seconds()
     start_lsn = h.wal.mark()
     began = time.time()
     ids = [baton.start() for _ in range(count)]
-    spans = baton.wait(ids, h.timeout)
+    mark: list[tuple[int, str]] = []  # (completed history rows, LSN) when the tail began
+
+    def watch() -> None:
+        if mark:
+            return
+        counter = Variable.objects.filter(instance_id=ids[0], name="counter").values_list("value", flat=True).first()
+        if (counter or 0) >= baton.process.service_steps - tail:
+            rows = (FlowNodeInstance.objects.filter(instance_id=ids[0], state=FlowNodeInstance.State.COMPLETED)
+                    .exclude(element_type="sequenceFlow").count())
+            mark.append((rows, h.wal.mark()))
+
+    spans = baton.wait(ids, h.timeout, watch=watch if tail else None)
     ended = max(end for _, end in spans)
     settle(h.app, h.events)  # chord callbacks and the like still count as this batch's work
     sample = Batch("Baton", runs=count, steps=count * baton.process.service_steps, seconds=ended - began,
                    worker_cpu=_cpu(cpu, h.workers.cpu_seconds()))
-    sample.wal.append(h.wal.usage(start_lsn, h.wal.mark()))
+    end_lsn = h.wal.mark()
+    sample.wal.append(h.wal.usage(start_lsn, end_lsn))
     sample.committed, sample.flows = baton.check(ids)
+    if mark:
+        sample.tail_committed, sample.tail_wal = sample.committed - mark[0][0], h.wal.usage(mark[0][1], end_lsn)
     sample.loaded_latencies.extend(end - start for start, end in spans)
     sample.add_runtimes(h.events.take())
     return sample
@@ -866,6 +900,7 @@ def plain_latency(h: Harness, plain: Plain, runs: int) -> Batch:
 
 
 RESTART_ATTEMPTS = 3
+LOOP_TAIL = 100  # a loop's last iterations, whose WAL per step is also reported apart
 
 
 def undisturbed(h: Harness, what: str, measure: Callable[[], Batch], progress: Callable[[str], None]) -> Batch:
@@ -965,9 +1000,12 @@ def targets(cases: dict[str, Case], sizes: Sizes) -> list[Target]:
         else:
             value = without_b / without_a
             with_fpi = (b.wal_per_step() or 0) / (a.wal_per_step() or 1)
+            tail = b.tail_per_step()
+            last = "" if tail is None else (f"; its last {LOOP_TAIL} iterations alone: {tail:,.0f} B/step "
+                                            f"({tail / without_a:.2f}x)")
             out.append(Target(text, "PASS" if value <= FLAT_TARGET else "FAIL", value,
                               f"{value:.2f}x: {without_b:,.0f} vs {without_a:,.0f} B/step without full-page images; "
-                              f"{with_fpi:.2f}x with them: {b.wal_per_step():,.0f} vs {a.wal_per_step():,.0f}"))
+                              f"{with_fpi:.2f}x with them: {b.wal_per_step():,.0f} vs {a.wal_per_step():,.0f}{last}"))
     return out
 
 
@@ -1065,7 +1103,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--vhost", default="baton_bench",
                         help="virtual host to recreate with rabbitmqctl and delete at the end; / shares the default")
     parser.add_argument("--results", default="redis://127.0.0.1:6379/0", help="Celery result backend URL")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds one batch may take (default 600)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds one batch may take (default 600; a loop of N iterations gets at least N/4)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the comparison, run Baton's tasks in this process (no workers) on each "
                              "case and count their SQL statements, commits, CPU and waiting time; cProfile on chain-10")
@@ -1184,7 +1223,9 @@ def run_cases(args: argparse.Namespace, h: Harness, cases: dict[str, Case], prog
             what = f"{key}: one instance, {iterations:,} service tasks in a loop"
             progress(what)
             looping = Baton(loop_process(iterations))
-            batch = undisturbed(h, what, lambda: baton_batch(h, looping, 1), progress)
+            # one instance, one iteration after another: allow a quarter of a second per iteration
+            slow = replace(h, timeout=max(h.timeout, 0.25 * iterations))
+            batch = undisturbed(h, what, lambda: baton_batch(slow, looping, 1, tail=LOOP_TAIL), progress)
             batch.latencies = list(batch.loaded_latencies)  # the one instance ran alone
             cases[key] = Case(key, [batch])
 
