@@ -61,11 +61,11 @@ def job_run(self, job_id: str) -> str:
         return "skipped"
     if job.kind == JobKind.SCRIPT:
         return _run_script(job)
-    from apps.plugins.registry import discover_plugins
+    from apps.plugins.registry import worker_plugins
     from config.celery import app
     from orchestrator.plugin import BpmnError
 
-    plugins = discover_plugins()
+    plugins = worker_plugins()
     info = plugins.get(job.task_name)
     if info is None:
         return _with_db_retries(services.job_fail, job_id=job_id, attempt=job.attempt, retryable=False,

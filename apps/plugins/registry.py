@@ -11,6 +11,7 @@ Baton's internal tasks (`baton.*`), wherever they are defined.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -55,6 +56,18 @@ class PluginInfo:
     """Hard time limit in seconds: the task's own, or else CELERY_TASK_TIME_LIMIT."""
     soft_time_limit: float | None
     """Soft time limit in seconds: the task's own, or else CELERY_TASK_SOFT_TIME_LIMIT."""
+
+
+def worker_plugins() -> dict[str, PluginInfo]:
+    """The plugins, found once per process and plugin-module setting: a worker's plugin modules
+    cannot change while it runs (a new plugin means a restart), and finding them imports and
+    walks packages on every call otherwise."""
+    return _plugins_for(tuple(settings.BATON_PLUGIN_MODULES))
+
+
+@functools.lru_cache(maxsize=8)
+def _plugins_for(modules: tuple[str, ...]) -> dict[str, PluginInfo]:
+    return discover_plugins()
 
 
 def discover_plugins() -> dict[str, PluginInfo]:
