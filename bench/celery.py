@@ -793,9 +793,12 @@ def baton_batch(h: Harness, baton: Baton, count: int, *, tail: int = 0) -> Batch
     """`count` instances started at once, waited for and checked. With `tail`, one loop
     instance whose last `tail` iterations' WAL is also measured apart (from the moment its
     `counter` variable reaches iterations - tail)."""
-    from apps.instances.models import FlowNodeInstance, Variable
+    from apps.instances.models import FlowNodeInstance, InstanceState, ProcessInstance, Variable
 
     settle(h.app, h.events)
+    if ProcessInstance.objects.filter(state=InstanceState.RUNNING).exists():
+        raise InvariantBroken("instances of an earlier batch are still running: they would share this batch's "
+                              "workers and WAL")
     h.events.take()
     cpu = h.workers.cpu_seconds()
     start_lsn = h.wal.mark()
@@ -905,8 +908,8 @@ LOOP_TAIL = 100  # a loop's last iterations, whose WAL per step is also reported
 
 def undisturbed(h: Harness, what: str, measure: Callable[[], Batch], progress: Callable[[str], None]) -> Batch:
     """One measurement that PostgreSQL did not restart under. The integration tests restart it;
-    a measurement it restarted under (failed or not) is thrown away and taken again, once the
-    instances it left have ended."""
+    a measurement it restarted under (failed or not) is thrown away, the instances it left are
+    cancelled, and it is taken again."""
     for _ in range(RESTART_ATTEMPTS):
         started = h.wal.server_started()
         try:
@@ -917,37 +920,37 @@ def undisturbed(h: Harness, what: str, measure: Callable[[], Batch], progress: C
         else:
             if h.wal.server_started() == started:
                 return sample
-        progress(f"{what}: PostgreSQL restarted under it; measuring it again once the instances it left have ended")
+        progress(f"{what}: PostgreSQL restarted under it; cancelling the instances it left and measuring it again")
         recover(h)
     raise SetupError(f"PostgreSQL restarted under {what} {RESTART_ATTEMPTS} times running")
 
 
-def recover(h: Harness, wait: float = 60.0) -> None:
-    """After a PostgreSQL restart: a new connection for this process, the outbox relay's and the
-    retry sweep's work done here (no beat runs in the bench), until every instance has ended or
-    none has for 5 s (an instance whose job was lost in the restart waits for its lease)."""
+def recover(h: Harness, wait: float = 120.0) -> None:
+    """After a PostgreSQL restart: a new connection for this process, and every instance the
+    thrown-away measurement left running cancelled (through `instance_cancel`, so its queued work
+    does nothing), what the outbox still holds published (no beat runs in the bench), and the
+    queues drained, so that the measurement taken again runs alone."""
     from django.db import connection
 
+    from apps.definitions.errors import Conflict
     from apps.instances import outbox, services
     from apps.instances.models import InstanceState, ProcessInstance
 
-    deadline, last, still = time.monotonic() + wait, -1, time.monotonic()
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + wait
+    while True:
         try:
+            for pk in ProcessInstance.objects.filter(state=InstanceState.RUNNING).values_list("pk", flat=True):
+                try:
+                    services.instance_cancel(instance_id=pk)
+                except Conflict:
+                    pass  # it ended meanwhile
             outbox.publish_pending()
-            services.jobs_dispatch_due_retries()
-            running = ProcessInstance.objects.filter(state=InstanceState.RUNNING, open_incidents=0).count()
+            break
         except Exception:
             connection.close()
-            time.sleep(0.5)
-            continue
-        if running == 0:
-            break
-        if running != last:
-            last, still = running, time.monotonic()
-        elif time.monotonic() - still > 5:
-            break
-        time.sleep(0.5)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
     settle(h.app, h.events)
 
 
