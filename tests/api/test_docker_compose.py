@@ -396,8 +396,8 @@ def test_published_ports_do_not_collide():
 @pytest.mark.parametrize("service", ["rabbitmq", "postgres", "redis"])
 def test_images_are_the_versions_the_tests_run_against(service):
     local = local_version(service)
-    if local is None:
-        pytest.skip(f"no local {service} server to compare the image tag with")
+    assert local is not None, (f"no local {service} server to compare the image tag with: the test services must be "
+                               "installed (see DEVELOPERS.md, Services)")
     _, tag = image_tag(service)
     version = tuple(int(part) for part in re.match(r"\d+(?:\.\d+)*", tag).group(0).split("."))
     assert version == local[:len(version)] and len(version) == len(local), (

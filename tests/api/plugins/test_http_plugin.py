@@ -205,8 +205,7 @@ class LocalTLSServer(LocalServer):
 @pytest.fixture
 def tls_server(tmp_path, monkeypatch) -> Iterator[LocalTLSServer]:
     """A TLS server whose certificate the plugin trusts (SSL_CERT_FILE) only when a test says so."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
+    assert shutil.which("openssl") is not None, "the TLS tests need the openssl command: apt-get install openssl"
     certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
