@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "celery": ("bench.celery", "Baton on real Celery workers against a plain Celery chain and chord of the same tasks"),
     "api": ("bench.api", "the REST API's p50/p95 (start, get, list, cursor page) with 100,000 instances against an empty database"),
     "mi": ("bench.mi", "a 100- and 1,000-item parallel multi-instance against a plain chord of the same tasks"),
+    "timers": ("bench.timers", "timer lateness under load, and draining a burst of timers due at once beside the API"),
 }
 
 
