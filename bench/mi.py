@@ -453,6 +453,10 @@ def main(argv: list[str]) -> int:
         return 2
     except InvariantBroken as exc:
         print(f"scripts/bench mi: a batch did not do all its work: {exc}", file=sys.stderr)
+        if args.binding == "camunda" and "'item'" in str(exc):
+            print("scripts/bench mi: the inner instance's `item` did not reach the plugin (its locals are not "
+                  "handed to the job); --binding mapped passes it through an explicit input mapping",
+                  file=sys.stderr)
         status = 1
     except Exception as exc:  # the stack failed under the run: report what was measured
         print(f"scripts/bench mi: the run stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
