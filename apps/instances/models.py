@@ -100,6 +100,8 @@ class Job(models.Model):
     task_name = models.CharField(max_length=255, blank=True, default="")
     queue = models.CharField(max_length=255, blank=True, default="")
     inputs = models.JSONField(null=True, blank=True)
+    locals = models.JSONField(null=True, blank=True,
+                              help_text="The token's own variables (a multi-instance item), over the process's.")
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.PENDING)
     attempt = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=3)

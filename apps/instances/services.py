@@ -311,6 +311,7 @@ def job_begin(*, job_id: str, redelivered: bool = False) -> Job | None:
 def job_inputs(job: Job) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(input mapping or None, the decoded variables) for calling the job's plugin."""
     variables = dict(Variable.objects.filter(instance_id=job.instance_id).values_list("name", "value"))
+    variables.update(job.locals or {})  # an inner instance's item and counters win over the process's
     return job.inputs, decode_variables(variables)
 
 
@@ -529,15 +530,16 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
                    .filter(instance=instance, element_id=command.element, state=JobState.PLANNED).first())
         if planned is not None and not instance.suspended:
             # Its chain link is already on the broker: bind it, send nothing.
-            planned.engine_job, planned.inputs = command.job, command.inputs
+            planned.engine_job, planned.inputs, planned.locals = command.job, command.inputs, command.locals
             planned.state, planned.dispatched_at = JobState.DISPATCHED, now
             planned.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
-            planned.save(update_fields=["engine_job", "inputs", "state", "dispatched_at", "lease_expires_at"])
+            planned.save(update_fields=["engine_job", "inputs", "locals", "state", "dispatched_at", "lease_expires_at"])
             return None
         policy = retry_policy(command.plugin, command.retry_cycle)
         return Job.objects.create(
             instance=instance, kind=JobKind.SERVICE, engine_job=command.job, element_id=command.element,
             task_name=command.plugin, queue=command.queue or policy.queue or PLUGINS_QUEUE, inputs=command.inputs,
+            locals=command.locals,
             max_attempts=policy.max_attempts, retry_delays=policy.delays,
             time_limit=command.time_limit or policy.time_limit,
             soft_time_limit=command.soft_time_limit or policy.soft_time_limit,
@@ -547,10 +549,15 @@ def _carry_out(instance: ProcessInstance, command: Any, now) -> Job | None:
                    .filter(instance=instance, element_id=command.element, state=JobState.PLANNED).first())
         if planned is not None and not instance.suspended:
             planned.engine_job, planned.state, planned.dispatched_at = command.job, JobState.DISPATCHED, now
+            planned.locals = command.locals
             planned.lease_expires_at = now + timedelta(seconds=settings.BATON_DISPATCH_LEASE_SECONDS)
-            planned.save(update_fields=["engine_job", "state", "dispatched_at", "lease_expires_at"])
+            planned.save(update_fields=["engine_job", "locals", "state", "dispatched_at", "lease_expires_at"])
             return None
-        return _script_job(instance, command.element, engine_job=command.job)
+        job = _script_job(instance, command.element, engine_job=command.job)
+        if command.locals:
+            job.locals = command.locals
+            job.save(update_fields=["locals"])
+        return job
     elif isinstance(command, CreateUserTask):
         UserTask.objects.create(
             instance=instance, engine_job=command.job, element_id=command.element, name=command.name or "",
